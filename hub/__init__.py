@@ -1,0 +1,1 @@
+"""Guichet hub: the transport-free core (storage, directory, intake, routing, inbox, outbox, audit)."""

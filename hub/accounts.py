@@ -1,0 +1,66 @@
+"""Inbox accounts: creation and password checks (Argon2id via argon2-cffi).
+
+Contract: ``await add_user(session, email, role, password, rpps=…, structure_id=…)`` creates or updates the
+account (a physician/nurse/assistant must name a practitioner of the directory by RPPS; a coordinator may name
+a CPTS/DAC). ``verify_password`` is constant-time and tells when the hash needs upgrading.
+"""
+
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.store.models import Practitioner, Structure, User
+from hub.store.models.security import USER_ROLES
+
+HASHER = PasswordHasher()
+MIN_PASSWORD = 12
+ROLES_NEEDING_PRACTITIONER = ("physician", "nurse", "assistant")
+
+
+class AccountError(ValueError):
+    """A message for the administrator, in French."""
+
+
+def hash_password(password: str) -> str:
+    return HASHER.hash(password)
+
+
+def verify_password(stored: str, password: str) -> bool:
+    try:
+        return HASHER.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+async def add_user(session: AsyncSession, email: str, role: str, password: str, rpps: str | None = None,
+                   structure_id: str | None = None) -> User:
+    email = email.strip().lower()
+    if role not in USER_ROLES:
+        raise AccountError(f"rôle inconnu « {role} » (attendus : {', '.join(USER_ROLES)})")
+    if "@" not in email:
+        raise AccountError(f"adresse électronique invalide : {email}")
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"mot de passe trop court : {MIN_PASSWORD} caractères au minimum")
+    practitioner_id = None
+    if rpps:
+        practitioner = (await session.execute(
+            select(Practitioner).where(Practitioner.rpps == rpps))).scalar_one_or_none()
+        if practitioner is None:
+            raise AccountError(f"aucun praticien de RPPS {rpps} dans l'annuaire (importez-le d'abord)")
+        practitioner_id = practitioner.id
+    elif role in ROLES_NEEDING_PRACTITIONER:
+        raise AccountError(f"le rôle {role} doit être rattaché à un praticien de l'annuaire : --rpps")
+    if structure_id and await session.get(Structure, structure_id) is None:
+        raise AccountError(f"aucune CPTS/DAC d'identifiant {structure_id} dans l'annuaire")
+    user = (await session.execute(select(User).where(User.email == email))).scalar_one_or_none()
+    if user is None:
+        user = User(email=email, password_hash="", role=role)
+        session.add(user)
+    user.password_hash = hash_password(password)
+    user.role, user.practitioner_id, user.structure_id = role, practitioner_id, structure_id
+    user.failed_logins, user.locked_until, user.active = 0, None, True
+    await session.flush()
+    return user

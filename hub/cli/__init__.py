@@ -1,0 +1,44 @@
+"""The ``guichet`` command. Each sub-command lives in its own module with ``register(subparsers)``.
+
+Help texts are in French: they are read by the SPSTI's IT administrators.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from hub.cli import audit_cmd, directory_cmd, init_cmd, keys_cmd, migrate_cmd, serve_cmd, users_cmd
+
+COMMANDS = (init_cmd, serve_cmd, migrate_cmd, directory_cmd, users_cmd, keys_cmd, audit_cmd)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="guichet",
+        description="Guichet unique SPSTI ↔ soins primaires : messagerie sécurisée entre le service de "
+                    "prévention et de santé au travail, les médecins traitants, les CPTS et les DAC.",
+        epilog="Réglages par variables d'environnement (GUICHET_HOME, GUICHET_DATABASE_URL, GUICHET_KEYS_DIR, "
+               "GUICHET_HTTP_HOST/PORT, GUICHET_SMTP_HOST/PORT, GUICHET_ADDRESS, GUICHET_SMTP_RELAY, "
+               "GUICHET_TLS_CERT/KEY) ou fichier guichet.toml. Voir le README.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="journal détaillé")
+    sub = parser.add_subparsers(dest="command", metavar="COMMANDE", required=True)
+    for module in COMMANDS:
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    code: int = args.func(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,26 @@
+"""``guichet migrate``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from hub.cli.common import with_hub
+from hub.core import Hub
+from hub.store.migrate import current_revision, upgrade
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("migrate", help="mettre à jour le schéma de la base de données",
+                       description="Applique les migrations Alembic jusqu'à la dernière version. Sans risque à "
+                                   "relancer ; à faire après chaque mise à jour du logiciel.")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    async def body(hub: Hub) -> int:
+        await upgrade(hub.db)
+        print(f"Schéma à jour (révision {await current_revision(hub.db)}).")
+        return 0
+
+    return with_hub(body)

@@ -1,0 +1,44 @@
+"""``guichet serve [--role api,smtp,worker]``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from typing import Any
+
+from hub.cli.common import fail, settings
+from hub.core import Hub
+from hub.crypto.keystore import KeyStoreError
+from hub.plugins import load_connectors
+from hub.server import ROLES, serve_forever
+from hub.store.migrate import is_current
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("serve", help="lancer le service (web, API, SMTP, envois)",
+                       description="Lance le serveur HTTP (boîte de réception, API FHIR, formulaires), la "
+                                   "réception SMTP et l'envoi des courriels en file d'attente. Plusieurs "
+                                   "processus peuvent se partager le travail sur une même base PostgreSQL.")
+    p.add_argument("--role", default=",".join(ROLES),
+                   help="rôles de ce processus, séparés par des virgules : api, smtp, worker (défaut : tous)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    roles = [r.strip() for r in args.role.split(",") if r.strip()]
+    unknown = [r for r in roles if r not in ROLES]
+    if unknown:
+        return fail(f"rôle inconnu : {', '.join(unknown)} (attendus : {', '.join(ROLES)})", 2)
+
+    async def main() -> int:
+        try:
+            hub = Hub.open(settings())
+        except KeyStoreError as exc:
+            return fail(f"{exc} (lancez d'abord `guichet init`)")
+        if not await is_current(hub.db):
+            await hub.close()
+            return fail("le schéma de la base n'est pas à jour : lancez `guichet migrate`")
+        await serve_forever(hub, load_connectors(), roles)
+        return 0
+
+    return asyncio.run(main())

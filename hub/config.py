@@ -1,0 +1,109 @@
+"""Settings: read once from the environment and an optional ``guichet.toml``.
+
+Contract: :func:`load_settings` returns an immutable :class:`Settings`; the environment wins over the file,
+the file over the defaults. Nothing else in the code reads ``os.environ`` for ``GUICHET_*`` names.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+DEFAULT_HTTP = ("127.0.0.1", 8080)
+DEFAULT_SMTP = ("127.0.0.1", 2525)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every tunable of one Guichet instance."""
+
+    home: Path
+    keys_dir: Path
+    database_url: str
+    database_schema: str | None = None
+    http_host: str = DEFAULT_HTTP[0]
+    http_port: int = DEFAULT_HTTP[1]
+    smtp_host: str = DEFAULT_SMTP[0]
+    smtp_port: int = DEFAULT_SMTP[1]
+    address: str = "guichet@spsti.example.fr"
+    smtp_relay: str | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    public_url: str | None = None
+    smtp_max_size: int = 25 * 1024 * 1024
+    outbox_max_attempts: int = 8
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def tls_enabled(self) -> bool:
+        return self.tls_cert is not None and self.tls_key is not None
+
+    @property
+    def base_url(self) -> str:
+        """The URL users are sent to (links in emails); ``GUICHET_PUBLIC_URL`` or the listener's."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        scheme = "https" if self.tls_enabled else "http"
+        return f"{scheme}://{self.http_host}:{self.http_port}"
+
+    @property
+    def address_domain(self) -> str:
+        return self.address.rpartition("@")[2].lower()
+
+    @property
+    def address_local(self) -> str:
+        return self.address.rpartition("@")[0].lower()
+
+    def with_(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+
+def _default_home() -> Path:
+    return Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "guichet"
+
+
+def load_settings(env: Mapping[str, str] | None = None, toml_path: Path | None = None) -> Settings:
+    """Build the settings from ``env`` (default ``os.environ``) and ``guichet.toml``.
+
+    The TOML file is looked up at ``toml_path``, else ``$GUICHET_CONFIG``, else ``./guichet.toml``; its keys
+    are the setting names without the ``GUICHET_`` prefix, in lower case (``database_url = "…"``).
+    """
+    env = os.environ if env is None else env
+    file_values: dict[str, Any] = {}
+    path = toml_path or Path(env.get("GUICHET_CONFIG", "guichet.toml"))
+    if path.is_file():
+        with path.open("rb") as fh:
+            file_values = {k.lower(): v for k, v in tomllib.load(fh).items()}
+
+    def get(name: str, default: Any = None) -> Any:
+        value = env.get(f"GUICHET_{name.upper()}")
+        if value is None or value == "":
+            return file_values.get(name, default)
+        return value
+
+    home = Path(get("home", _default_home())).expanduser()
+    keys_dir = Path(get("keys_dir", home / "keys")).expanduser()
+    database_url = get("database_url") or f"sqlite+aiosqlite:///{home / 'guichet.db'}"
+    cert, key = get("tls_cert"), get("tls_key")
+    return Settings(
+        home=home,
+        keys_dir=keys_dir,
+        database_url=str(database_url),
+        database_schema=get("database_schema"),
+        http_host=str(get("http_host", DEFAULT_HTTP[0])),
+        http_port=int(get("http_port", DEFAULT_HTTP[1])),
+        smtp_host=str(get("smtp_host", DEFAULT_SMTP[0])),
+        smtp_port=int(get("smtp_port", DEFAULT_SMTP[1])),
+        address=str(get("address", "guichet@spsti.example.fr")).lower(),
+        smtp_relay=get("smtp_relay"),
+        tls_cert=Path(cert) if cert else None,
+        tls_key=Path(key) if key else None,
+        public_url=get("public_url"),
+        smtp_max_size=int(get("smtp_max_size", 25 * 1024 * 1024)),
+        outbox_max_attempts=int(get("outbox_max_attempts", 8)),
+        extra=file_values,
+    )

@@ -1,0 +1,59 @@
+"""The composition root: one ``Hub`` per process holds the settings, the database and the services.
+
+No module keeps global state; everything that needs a service receives the ``Hub`` (or the service).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from hub.audit import AuditLog
+from hub.config import Settings
+from hub.crypto.envelope import Vault
+from hub.crypto.keystore import KeyStore
+from hub.crypto.lookup import LookupHasher
+from hub.intake.service import IntakeService
+from hub.outbox import Outbox
+from hub.routing import Router
+from hub.store.db import Database
+from hub.store.sealing import Sealer
+
+
+@dataclass
+class Hub:
+    settings: Settings
+    db: Database
+    keystore: KeyStore
+    vault: Vault
+    sealer: Sealer
+    hasher: LookupHasher
+    audit: AuditLog
+    router: Router
+    outbox: Outbox = field(init=False)
+    intake: IntakeService = field(init=False)
+    services: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.outbox = Outbox(self)
+        self.intake = IntakeService(self)
+
+    @classmethod
+    def open(cls, settings: Settings, router: Router | None = None) -> Hub:
+        """Open the key store and the database (the key store must exist: ``guichet init``)."""
+        keystore = KeyStore(settings.keys_dir)
+        vault = Vault(keystore)
+        return cls(
+            settings=settings,
+            db=Database(settings.database_url, schema=settings.database_schema),
+            keystore=keystore,
+            vault=vault,
+            sealer=Sealer(vault),
+            hasher=LookupHasher(keystore.index_key()),
+            audit=AuditLog(),
+            router=router or Router(),
+        )
+
+    async def close(self) -> None:
+        await self.db.dispose()
+

@@ -1,0 +1,1 @@
+"""Cryptography at rest: the key store, envelope encryption and keyed hashes for lookups."""

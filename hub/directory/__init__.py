@@ -1,0 +1,1 @@
+"""The SPSTI directory: identifiers, import/export, lookups used by routing."""

@@ -1,0 +1,255 @@
+"""Intake: store a new request (or a message on an existing thread), route it, audit it, queue its notices.
+
+Contract:
+- ``await intake.submit(draft, actor)`` commits, in one transaction: thread, request (Task + encrypted focus),
+  the first message with its attachments, lookup hashes, the consent record, the routing decision, the audit
+  entry and the outbox rows (acknowledgement, physician notification). It returns an :class:`IntakeResult`.
+  Submitting the same ``source_key`` again returns the first result with ``created=False``: one request only.
+- ``await intake.add_message(draft, actor)`` appends to a thread (same idempotency by ``source_key``) and puts
+  a request that waited for the sender back into the physician's "to do".
+Raises only on storage failure; the caller then tells its sender to retry.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.audit import Actor
+from hub.intake.drafts import AttachmentDraft, MessageDraft, RequestDraft
+from hub.references import new_follow_up_token, new_reference, new_reply_token, token_digest
+from hub.routing import Decision, RoutingFacts
+from hub.store.models import (
+    Attachment,
+    ConsentRecord,
+    Message,
+    Request,
+    RequestLookup,
+    RoutingDecision,
+    Thread,
+    new_id,
+    utcnow,
+)
+
+if TYPE_CHECKING:
+    from hub.core import Hub
+
+
+@dataclass
+class IntakeResult:
+    request_id: str
+    thread_id: str
+    reference: str
+    status: str
+    created: bool
+    rule: str
+    in_triage: bool
+    follow_up_token: str | None = None
+    reply_token: str | None = None
+
+
+@dataclass
+class MessageResult:
+    message_id: str
+    thread_id: str
+    created: bool
+
+
+def routing_facts(draft: RequestDraft) -> RoutingFacts:
+    employer = draft.employer
+    return RoutingFacts(
+        event=draft.event, channel=draft.channel, requester_kind=draft.requester.kind,
+        employer_siret=employer.siret if employer else None,
+        employer_name=employer.name if employer else None,
+        employer_postcode=employer.postcode if employer else None,
+        employer_commune=employer.commune_insee if employer else None,
+        worker_commune=draft.worker.residence_commune if draft.worker else None,
+        structure_id=draft.requester.structure_id, triage_hint=draft.triage_hint,
+    )
+
+
+class IntakeService:
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+
+    # -- new requests -------------------------------------------------------------------------------
+    async def submit(self, draft: RequestDraft, actor: Actor) -> IntakeResult:
+        async with self.hub.db.session() as session:
+            existing = await self._existing(session, draft.source_key)
+            if existing is not None:
+                return existing
+            try:
+                async with session.begin():
+                    result = await self._create(session, draft, actor)
+            except IntegrityError:
+                await session.rollback()
+                again = await self._existing(session, draft.source_key)
+                if again is None:
+                    raise
+                return again
+        self.hub.outbox.wakeup.set()
+        return result
+
+    async def _existing(self, session: AsyncSession, source_key: str) -> IntakeResult | None:
+        async with session.begin():
+            row = (await session.execute(
+                select(Request, Thread).join(Thread, Thread.id == Request.thread_id)
+                .where(Request.source_key == source_key)
+            )).first()
+            if row is None:
+                return None
+            request, thread = row
+            decision = (await session.execute(
+                select(RoutingDecision.rule).where(RoutingDecision.request_id == request.id,
+                                                   RoutingDecision.current.is_(True))
+            )).scalar_one_or_none()
+        return IntakeResult(request.id, thread.id, thread.reference, request.status, False, decision or "",
+                            request.in_triage, reply_token=thread.reply_token)
+
+    async def _create(self, session: AsyncSession, draft: RequestDraft, actor: Actor) -> IntakeResult:
+        hub, now = self.hub, utcnow()
+        decision = await hub.router.route(session, routing_facts(draft))
+        follow_up = new_follow_up_token() if draft.channel == "form" else None
+        thread = Thread(id=new_id(), reference=new_reference(), channel=draft.channel,
+                        reply_token=new_reply_token(), client_id=draft.client_id,
+                        follow_up_digest=token_digest(follow_up) if follow_up else None,
+                        created_at=now, updated_at=now)
+        session.add(thread)
+        request_id = draft.extra.get("task_id") or new_id()
+        key = hub.sealer.new_key(session)
+        seal = hub.sealer.seal
+        request = Request(
+            id=request_id, thread_id=thread.id, event=draft.event, status="requested",
+            source_key=draft.source_key, requester_kind=draft.requester.kind,
+            requester_rpps=draft.requester.rpps,
+            employer_siret=draft.employer.siret if draft.employer else None,
+            employer_id=decision.employer_id,
+            assigned_practitioner_id=decision.practitioner_id, assigned_team_id=decision.team_id,
+            informed_team_id=decision.informed_team_id, in_triage=decision.in_triage,
+            triage_reason=decision.triage_reason, data_key_id=key.id,
+            subject_enc=seal(key, "requests", request_id, "subject", draft.subject),
+            payload_enc=hub.sealer.seal_json(key, "requests", request_id, "payload", draft.to_payload()),
+            created_at=now, updated_at=now, last_activity_at=now,
+        )
+        session.add(request)
+        await session.flush()
+        message_id = self._add_message_row(
+            session, thread.id, request_id, direction="in", kind="request", channel=draft.channel,
+            author_label=draft.requester.name or draft.requester.kind, body=draft.reason, raw=draft.raw,
+            rfc822_id=draft.rfc822_id, attachments=draft.attachments, dedupe_key=None)
+        for digest in self._lookup_digests(draft, thread.reference):
+            session.add(RequestLookup(request_id=request_id, digest=digest))
+        if draft.consent is not None and draft.worker is not None:
+            self._add_consent(session, draft, request_id)
+        self._add_decision(session, request_id, decision)
+        await hub.audit.record(session, actor=actor, action="create", entity_type="Task", entity_id=request_id,
+                               detail=f"{draft.event} via {draft.channel}; message {message_id}")
+        notices = hub.services.get("notices")
+        if notices is not None:
+            await notices.on_new_request(session, thread, request, draft, decision)
+        return IntakeResult(request_id, thread.id, thread.reference, request.status, True, decision.rule,
+                            decision.in_triage, follow_up_token=follow_up, reply_token=thread.reply_token)
+
+    # -- messages on existing threads ---------------------------------------------------------------
+    async def add_message(self, draft: MessageDraft, actor: Actor) -> MessageResult:
+        async with self.hub.db.session() as session:
+            try:
+                async with session.begin():
+                    found = (await session.execute(
+                        select(Message.id).where(Message.dedupe_key == draft.source_key))).scalar_one_or_none()
+                    if found is not None:
+                        return MessageResult(found, draft.thread_id, False)
+                    request = (await session.execute(
+                        select(Request).where(Request.thread_id == draft.thread_id)
+                        .order_by(Request.created_at).limit(1))).scalar_one_or_none()
+                    message_id = self._add_message_row(
+                        session, draft.thread_id, request.id if request else None, direction="in",
+                        kind=draft.kind, channel=draft.channel, author_label=draft.author_label, body=draft.body,
+                        raw=draft.raw, rfc822_id=draft.rfc822_id, attachments=draft.attachments,
+                        dedupe_key=draft.source_key)
+                    if request is not None:
+                        request.last_activity_at = request.updated_at = utcnow()
+                        if request.status == "on-hold":
+                            request.status, request.business_status = "in-progress", "sender-answered"
+                    await self.hub.audit.record(session, actor=actor, action="create", entity_type="Communication",
+                                                entity_id=message_id, detail=f"thread {draft.thread_id}")
+                    notices = self.hub.services.get("notices")
+                    if notices is not None and request is not None:
+                        await notices.on_new_message(session, request, message_id)
+            except IntegrityError:
+                await session.rollback()
+                async with session.begin():
+                    found = (await session.execute(
+                        select(Message.id).where(Message.dedupe_key == draft.source_key))).scalar_one_or_none()
+                if found is None:
+                    raise
+                return MessageResult(found, draft.thread_id, False)
+        self.hub.outbox.wakeup.set()
+        return MessageResult(message_id, draft.thread_id, True)
+
+    # -- pieces ------------------------------------------------------------------------------------
+    def _add_message_row(self, session: AsyncSession, thread_id: str, request_id: str | None, *, direction: str,
+                         kind: str, channel: str, author_label: str, body: str, raw: bytes | None,
+                         rfc822_id: str | None, attachments: list[AttachmentDraft],
+                         dedupe_key: str | None, author_user_id: int | None = None) -> str:
+        """Add a message (encrypted body, raw and attachments) to the session; return its id."""
+        sealer, message_id = self.hub.sealer, new_id()
+        key = sealer.new_key(session)
+        session.add(Message(
+            id=message_id, thread_id=thread_id, request_id=request_id, direction=direction, kind=kind,
+            channel=channel, author_user_id=author_user_id, author_label=author_label[:200],
+            dedupe_key=dedupe_key, rfc822_id=rfc822_id, data_key_id=key.id,
+            body_enc=sealer.seal(key, "messages", message_id, "body", body),
+            raw_enc=sealer.seal(key, "messages", message_id, "raw", raw) if raw is not None else None,
+            created_at=utcnow(),
+        ))
+        for att in attachments:
+            att_id = new_id()
+            session.add(Attachment(
+                id=att_id, message_id=message_id, content_type=att.content_type[:120], size=len(att.content),
+                data_key_id=key.id,
+                filename_enc=sealer.seal(key, "attachments", att_id, "filename", att.filename),
+                content_enc=sealer.seal(key, "attachments", att_id, "content", att.content)))
+        return message_id
+
+    def _lookup_digests(self, draft: RequestDraft, reference: str) -> set[str]:
+        hasher = self.hub.hasher
+        digests = {hasher.digest("reference", reference)}
+        if draft.worker is not None:
+            if draft.worker.family_name:
+                digests.update(hasher.name_digests(draft.worker.family_name, draft.worker.given_names))
+            if draft.worker.ins:
+                digests.add(hasher.digest("ins", draft.worker.ins))
+        if draft.employer is not None:
+            if draft.employer.name:
+                digests.add(hasher.digest("employer", draft.employer.name))
+            if draft.employer.siret:
+                digests.add(hasher.digest("siret", draft.employer.siret))
+        return digests
+
+    def _add_consent(self, session: AsyncSession, draft: RequestDraft, request_id: str) -> None:
+        assert draft.consent is not None and draft.worker is not None
+        consent, worker, record_id = draft.consent, draft.worker, new_id()
+        ident = worker.ins or f"{worker.family_name}|{worker.given_names}|{worker.birth_date}"
+        key = self.hub.sealer.new_key(session)
+        session.add(ConsentRecord(
+            id=record_id, worker_digest=self.hub.hasher.digest("worker", ident), request_id=request_id,
+            purpose=draft.event, decision=consent.decision,
+            given_on=(consent.given_on or utcnow().date()).isoformat(), channel=consent.channel,
+            declared_by=consent.declared_by, data_key_id=key.id,
+            details_enc=self.hub.sealer.seal_json(key, "consents", record_id, "details",
+                                                  {"requester": draft.requester.name,
+                                                   "requester_kind": draft.requester.kind})))
+
+    @staticmethod
+    def _add_decision(session: AsyncSession, request_id: str, decision: Decision) -> None:
+        session.add(RoutingDecision(
+            request_id=request_id, rule=decision.rule, practitioner_id=decision.practitioner_id,
+            team_id=decision.team_id, informed_team_id=decision.informed_team_id,
+            triage_reason=decision.triage_reason, facts=json.dumps(decision.facts, ensure_ascii=False, sort_keys=True),
+            explanation=decision.explanation, current=True, created_at=utcnow()))

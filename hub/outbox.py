@@ -1,0 +1,154 @@
+"""The outbox: everything the hub sends is first a row, committed with the change that caused it.
+
+Contract:
+- ``outbox.enqueue_email(session, purpose, email, thread_id)`` adds a row in the caller's transaction.
+- ``OutboxWorker(hub, transports).run_once()`` claims due rows (a lease: ``next_attempt_at`` moves forward, with
+  ``FOR UPDATE SKIP LOCKED`` on PostgreSQL so several workers share the queue), hands each to the transport of its
+  ``kind``, then marks it ``sent``, or schedules a retry with exponential backoff, or ``dead`` after
+  ``max_attempts`` (or at once on a permanent failure). A crash mid-delivery leaves the row due again after the lease.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.store.models import OutboxItem, new_id, utcnow
+
+if TYPE_CHECKING:
+    from hub.core import Hub
+
+log = logging.getLogger(__name__)
+LEASE = timedelta(minutes=5)
+
+
+class TransientDeliveryError(Exception):
+    """Try again later (relay down, 4xx)."""
+
+
+class PermanentDeliveryError(Exception):
+    """Never going to work (5xx, bad address): the row goes straight to dead letter."""
+
+
+@dataclass
+class OutboundEmail:
+    to: list[str]
+    subject: str
+    text: str
+    from_addr: str
+    headers: dict[str, str] = field(default_factory=dict)
+    attachments: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Transport(Protocol):
+    async def deliver(self, payload: dict[str, Any]) -> None: ...
+
+
+def backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(5 * 2 ** max(attempts - 1, 0), 3600))
+
+
+class Outbox:
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+        self.wakeup = asyncio.Event()
+
+    def enqueue_email(self, session: AsyncSession, purpose: str, email: OutboundEmail,
+                      thread_id: str | None = None) -> str:
+        row_id = new_id()
+        key = self.hub.sealer.new_key(session)
+        session.add(OutboxItem(
+            id=row_id, kind="email", purpose=purpose, thread_id=thread_id, status="pending", attempts=0,
+            next_attempt_at=utcnow(), data_key_id=key.id,
+            payload_enc=self.hub.sealer.seal_json(key, "outbox", row_id, "payload", asdict(email)),
+        ))
+        self.wakeup.set()
+        return row_id
+
+    async def payload(self, session: AsyncSession, item: OutboxItem) -> dict[str, Any]:
+        data: dict[str, Any] = await self.hub.sealer.open_json(
+            session, item.data_key_id, "outbox", item.id, "payload", item.payload_enc)
+        return data
+
+
+class OutboxWorker:
+    def __init__(self, hub: Hub, transports: dict[str, Transport], batch: int = 20,
+                 idle_seconds: float = 1.0) -> None:
+        self.hub = hub
+        self.transports = transports
+        self.batch = batch
+        self.idle_seconds = idle_seconds
+        self._stopping = asyncio.Event()
+
+    async def claim(self) -> list[OutboxItem]:
+        now = utcnow()
+        async with self.hub.db.session() as session, session.begin():
+            query = (select(OutboxItem)
+                     .where(OutboxItem.status == "pending", OutboxItem.next_attempt_at <= now,
+                            OutboxItem.kind.in_(list(self.transports)))
+                     .order_by(OutboxItem.next_attempt_at).limit(self.batch))
+            if self.hub.db.is_postgres:
+                query = query.with_for_update(skip_locked=True)
+            items = list((await session.execute(query)).scalars())
+            for item in items:
+                item.attempts += 1
+                item.next_attempt_at = now + LEASE
+        return items
+
+    async def deliver(self, item: OutboxItem) -> str:
+        async with self.hub.db.session() as session, session.begin():
+            row = await session.get(OutboxItem, item.id)
+            if row is None or row.status != "pending":
+                return "gone"
+            payload = await self.hub.outbox.payload(session, row)
+        error: str | None = None
+        permanent = False
+        try:
+            await self.transports[item.kind].deliver(payload)
+        except PermanentDeliveryError as exc:
+            error, permanent = str(exc) or type(exc).__name__, True
+        except Exception as exc:  # noqa: BLE001 - any other failure is retried
+            error = f"{type(exc).__name__}: {exc}"
+        async with self.hub.db.session() as session, session.begin():
+            row = await session.get(OutboxItem, item.id)
+            if row is None:
+                return "gone"
+            if error is None:
+                row.status, row.sent_at, row.last_error = "sent", utcnow(), None
+            elif permanent or row.attempts >= self.hub.settings.outbox_max_attempts:
+                row.status, row.last_error = "dead", error[:500]
+                log.warning("outbox %s dead after %d attempts: %s", row.id, row.attempts, error)
+            else:
+                row.next_attempt_at, row.last_error = utcnow() + backoff(row.attempts), error[:500]
+            return row.status
+
+    async def run_once(self) -> int:
+        items = await self.claim()
+        for item in items:
+            await self.deliver(item)
+        return len(items)
+
+    async def run(self) -> None:
+        wakeup = self.hub.outbox.wakeup
+        while not self._stopping.is_set():
+            try:
+                done = await self.run_once()
+            except Exception:  # noqa: BLE001 - storage down: keep the worker alive
+                log.exception("outbox worker pass failed")
+                done = 0
+            if done == 0:
+                wakeup.clear()
+                try:
+                    await asyncio.wait_for(wakeup.wait(), timeout=self.idle_seconds)
+                except TimeoutError:
+                    pass
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.hub.outbox.wakeup.set()

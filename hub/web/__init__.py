@@ -1,0 +1,1 @@
+"""The aiohttp application: health, metrics, security headers, the inbox; connectors add their routes."""
