@@ -14,6 +14,7 @@ from hub.crypto.envelope import Vault
 from hub.crypto.keystore import KeyStore
 from hub.crypto.lookup import LookupHasher
 from hub.intake.service import IntakeService
+from hub.notices import Notices
 from hub.outbox import Outbox
 from hub.routing import Router
 from hub.store.db import Database
@@ -32,11 +33,13 @@ class Hub:
     router: Router
     outbox: Outbox = field(init=False)
     intake: IntakeService = field(init=False)
+    notices: Notices = field(init=False)
     services: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.outbox = Outbox(self)
         self.intake = IntakeService(self)
+        self.notices = Notices(self)
 
     @classmethod
     def open(cls, settings: Settings, router: Router | None = None) -> Hub:

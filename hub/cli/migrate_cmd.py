@@ -7,7 +7,7 @@ from typing import Any
 
 from hub.cli.common import with_hub
 from hub.core import Hub
-from hub.store.migrate import current_revision, upgrade
+from hub.store.migrate import current_revisions, upgrade
 
 
 def register(sub: Any) -> None:
@@ -20,7 +20,7 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     async def body(hub: Hub) -> int:
         await upgrade(hub.db)
-        print(f"Schéma à jour (révision {await current_revision(hub.db)}).")
+        print(f"Schéma à jour (révision {', '.join(sorted(await current_revisions(hub.db)))}).")
         return 0
 
     return with_hub(body)

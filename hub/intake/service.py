@@ -149,9 +149,7 @@ class IntakeService:
         self._add_decision(session, request_id, decision)
         await hub.audit.record(session, actor=actor, action="create", entity_type="Task", entity_id=request_id,
                                detail=f"{draft.event} via {draft.channel}; message {message_id}")
-        notices = hub.services.get("notices")
-        if notices is not None:
-            await notices.on_new_request(session, thread, request, draft, decision)
+        await hub.notices.on_new_request(session, thread, request, draft, decision)
         return IntakeResult(request_id, thread.id, thread.reference, request.status, True, decision.rule,
                             decision.in_triage, follow_up_token=follow_up, reply_token=thread.reply_token)
 
@@ -178,9 +176,8 @@ class IntakeService:
                             request.status, request.business_status = "in-progress", "sender-answered"
                     await self.hub.audit.record(session, actor=actor, action="create", entity_type="Communication",
                                                 entity_id=message_id, detail=f"thread {draft.thread_id}")
-                    notices = self.hub.services.get("notices")
-                    if notices is not None and request is not None:
-                        await notices.on_new_message(session, request, message_id)
+                    if request is not None:
+                        await self.hub.notices.on_new_message(session, request, message_id)
             except IntegrityError:
                 await session.rollback()
                 async with session.begin():

@@ -24,11 +24,12 @@ def alembic_config() -> Config:
     return cfg
 
 
-def head_revision() -> str | None:
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+def head_revisions() -> set[str]:
+    """Every head: branches started in parallel (one per feature) are all applied."""
+    return set(ScriptDirectory.from_config(alembic_config()).get_heads())
 
 
-async def upgrade(db: Database, revision: str = "head") -> None:
+async def upgrade(db: Database, revision: str = "heads") -> None:
     cfg = alembic_config()
 
     def run(conn: Connection) -> None:
@@ -39,13 +40,13 @@ async def upgrade(db: Database, revision: str = "head") -> None:
         await conn.run_sync(run)
 
 
-async def current_revision(db: Database) -> str | None:
-    def read(conn: Connection) -> str | None:
-        return MigrationContext.configure(conn).get_current_revision()
+async def current_revisions(db: Database) -> set[str]:
+    def read(conn: Connection) -> set[str]:
+        return set(MigrationContext.configure(conn).get_current_heads())
 
     async with db.engine.connect() as conn:
         return await conn.run_sync(read)
 
 
 async def is_current(db: Database) -> bool:
-    return await current_revision(db) == head_revision()
+    return await current_revisions(db) == head_revisions()

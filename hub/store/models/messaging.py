@@ -1,6 +1,7 @@
 """Threads, requests (a FHIR Task over its focus), messages, attachments, routing decisions, consents, outbox.
 
-Every column holding health data or a worker's identity ends in ``_enc``: AES-256-GCM under the row's data key
+The ``relationship()`` attributes exist so that the unit of work inserts parents before children; they are
+never loaded (``lazy="raise"``): queries select what they need. Every column holding health data or a worker's identity ends in ``_enc``: AES-256-GCM under the row's data key
 (``data_key_id``), with ``"<table>:<id>:<column>"`` as associated data (see ``hub.store.sealing``). Lookups by
 identifier go through ``request_lookups`` (keyed hashes).
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.store.models.base import Base, UTCDateTime, new_id, utcnow
 
@@ -48,6 +49,7 @@ class Request(Base):
     __tablename__ = "requests"
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     thread_id: Mapped[str] = mapped_column(ForeignKey("threads.id"), index=True)
+    thread: Mapped[Thread] = relationship(lazy="raise")
     event: Mapped[str] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(16), default="requested")
     business_status: Mapped[str | None] = mapped_column(String(40))
@@ -61,7 +63,7 @@ class Request(Base):
     informed_team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
     in_triage: Mapped[bool] = mapped_column(Boolean, default=False)
     triage_reason: Mapped[str | None] = mapped_column(String(300))
-    data_key_id: Mapped[str] = mapped_column(ForeignKey("data_keys.id"))
+    data_key_id: Mapped[str] = mapped_column(String(36))  # no FK: rows and keys are flushed in any order
     subject_enc: Mapped[bytes] = mapped_column(LargeBinary)
     payload_enc: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -81,6 +83,7 @@ class RequestLookup(Base):
     __tablename__ = "request_lookups"
     request_id: Mapped[str] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"), primary_key=True)
     digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    request: Mapped[Request] = relationship(lazy="raise")
     __table_args__ = (Index("ix_request_lookups_digest", "digest"),)
 
 
@@ -100,6 +103,8 @@ class Message(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     thread_id: Mapped[str] = mapped_column(ForeignKey("threads.id"), index=True)
     request_id: Mapped[str | None] = mapped_column(ForeignKey("requests.id"))
+    thread: Mapped[Thread] = relationship(lazy="raise")
+    request: Mapped[Request | None] = relationship(lazy="raise")
     direction: Mapped[str] = mapped_column(String(8))  # in | out | internal
     kind: Mapped[str] = mapped_column(String(20))  # request | reply | info-request | ack | note | status
     channel: Mapped[str] = mapped_column(String(10))
@@ -107,7 +112,7 @@ class Message(Base):
     author_label: Mapped[str | None] = mapped_column(String(200))
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     rfc822_id: Mapped[str | None] = mapped_column(String(300), index=True)
-    data_key_id: Mapped[str] = mapped_column(ForeignKey("data_keys.id"))
+    data_key_id: Mapped[str] = mapped_column(String(36))  # no FK: rows and keys are flushed in any order
     body_enc: Mapped[bytes] = mapped_column(LargeBinary)
     raw_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -117,9 +122,10 @@ class Attachment(Base):
     __tablename__ = "attachments"
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     message_id: Mapped[str] = mapped_column(ForeignKey("messages.id"), index=True)
+    message: Mapped[Message] = relationship(lazy="raise")
     content_type: Mapped[str] = mapped_column(String(120))
     size: Mapped[int] = mapped_column(Integer)
-    data_key_id: Mapped[str] = mapped_column(ForeignKey("data_keys.id"))
+    data_key_id: Mapped[str] = mapped_column(String(36))  # no FK: rows and keys are flushed in any order
     filename_enc: Mapped[bytes] = mapped_column(LargeBinary)
     content_enc: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -131,6 +137,7 @@ class RoutingDecision(Base):
     __tablename__ = "routing_decisions"
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[str] = mapped_column(ForeignKey("requests.id"), index=True)
+    request: Mapped[Request] = relationship(lazy="raise")
     rule: Mapped[str] = mapped_column(String(40))
     practitioner_id: Mapped[int | None] = mapped_column(ForeignKey("practitioners.id"))
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
@@ -150,12 +157,13 @@ class ConsentRecord(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     worker_digest: Mapped[str] = mapped_column(String(64), index=True)
     request_id: Mapped[str | None] = mapped_column(ForeignKey("requests.id"))
+    request: Mapped[Request | None] = relationship(lazy="raise")
     purpose: Mapped[str] = mapped_column(String(40))
     decision: Mapped[str] = mapped_column(String(10))  # permit | deny
     given_on: Mapped[str] = mapped_column(String(10))  # ISO date
     channel: Mapped[str] = mapped_column(String(20))
     declared_by: Mapped[str] = mapped_column(String(20))
-    data_key_id: Mapped[str] = mapped_column(ForeignKey("data_keys.id"))
+    data_key_id: Mapped[str] = mapped_column(String(36))  # no FK: rows and keys are flushed in any order
     details_enc: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -168,11 +176,12 @@ class OutboxItem(Base):
     kind: Mapped[str] = mapped_column(String(20))  # email
     purpose: Mapped[str] = mapped_column(String(20))  # ack | reply | notify | confirmation | info-request
     thread_id: Mapped[str | None] = mapped_column(ForeignKey("threads.id"), index=True)
+    thread: Mapped[Thread | None] = relationship(lazy="raise")
     status: Mapped[str] = mapped_column(String(10), default="pending")  # pending | sent | dead
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_error: Mapped[str | None] = mapped_column(String(500))
-    data_key_id: Mapped[str] = mapped_column(ForeignKey("data_keys.id"))
+    data_key_id: Mapped[str] = mapped_column(String(36))  # no FK: rows and keys are flushed in any order
     payload_enc: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

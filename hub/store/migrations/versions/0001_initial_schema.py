@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 04:20:06.570923
+Create Date: 2026-11-26 04:25:57.083697
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import hub.store.models.base
+
 
 revision = '0001'
 down_revision = None
@@ -119,7 +120,6 @@ def upgrade() -> None:
     sa.Column('payload_enc', sa.LargeBinary(), nullable=False),
     sa.Column('created_at', hub.store.models.base.UTCDateTime(), nullable=False),
     sa.Column('sent_at', hub.store.models.base.UTCDateTime(), nullable=True),
-    sa.ForeignKeyConstraint(['data_key_id'], ['data_keys.id'], name=op.f('fk_outbox_data_key_id_data_keys')),
     sa.ForeignKeyConstraint(['thread_id'], ['threads.id'], name=op.f('fk_outbox_thread_id_threads')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox'))
     )
@@ -231,7 +231,6 @@ def upgrade() -> None:
     sa.Column('last_activity_at', hub.store.models.base.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['assigned_practitioner_id'], ['practitioners.id'], name=op.f('fk_requests_assigned_practitioner_id_practitioners')),
     sa.ForeignKeyConstraint(['assigned_team_id'], ['teams.id'], name=op.f('fk_requests_assigned_team_id_teams')),
-    sa.ForeignKeyConstraint(['data_key_id'], ['data_keys.id'], name=op.f('fk_requests_data_key_id_data_keys')),
     sa.ForeignKeyConstraint(['employer_id'], ['employers.id'], name=op.f('fk_requests_employer_id_employers')),
     sa.ForeignKeyConstraint(['informed_team_id'], ['teams.id'], name=op.f('fk_requests_informed_team_id_teams')),
     sa.ForeignKeyConstraint(['thread_id'], ['threads.id'], name=op.f('fk_requests_thread_id_threads')),
@@ -278,7 +277,6 @@ def upgrade() -> None:
     sa.Column('data_key_id', sa.String(length=36), nullable=False),
     sa.Column('details_enc', sa.LargeBinary(), nullable=False),
     sa.Column('created_at', hub.store.models.base.UTCDateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['data_key_id'], ['data_keys.id'], name=op.f('fk_consents_data_key_id_data_keys')),
     sa.ForeignKeyConstraint(['request_id'], ['requests.id'], name=op.f('fk_consents_request_id_requests')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_consents'))
     )
@@ -301,7 +299,6 @@ def upgrade() -> None:
     sa.Column('raw_enc', sa.LargeBinary(), nullable=True),
     sa.Column('created_at', hub.store.models.base.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['author_user_id'], ['users.id'], name=op.f('fk_messages_author_user_id_users')),
-    sa.ForeignKeyConstraint(['data_key_id'], ['data_keys.id'], name=op.f('fk_messages_data_key_id_data_keys')),
     sa.ForeignKeyConstraint(['request_id'], ['requests.id'], name=op.f('fk_messages_request_id_requests')),
     sa.ForeignKeyConstraint(['thread_id'], ['threads.id'], name=op.f('fk_messages_thread_id_threads')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_messages')),
@@ -351,7 +348,6 @@ def upgrade() -> None:
     sa.Column('filename_enc', sa.LargeBinary(), nullable=False),
     sa.Column('content_enc', sa.LargeBinary(), nullable=False),
     sa.Column('created_at', hub.store.models.base.UTCDateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['data_key_id'], ['data_keys.id'], name=op.f('fk_attachments_data_key_id_data_keys')),
     sa.ForeignKeyConstraint(['message_id'], ['messages.id'], name=op.f('fk_attachments_message_id_messages')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_attachments'))
     )
