@@ -49,6 +49,22 @@ class Notices:
         if thread is not None:
             await self._notify_recipients(session, thread, request)
 
+    async def on_outbound(self, session: AsyncSession, thread: Thread, request: Request, message_id: str,
+                          kind: str, text: str, to: str | None, in_reply_to: str | None = None) -> None:
+        """A physician's reply (``kind="reply"``) or question (``"info-request"``) to an email requester."""
+        if thread.channel != "email" or not to:
+            return
+        s = self.hub.settings
+        message_ref = f"<{message_id}@{s.address_domain}>"
+        headers = {"Reply-To": self.reply_address(thread), "Message-ID": message_ref}
+        if in_reply_to:
+            headers["In-Reply-To"] = in_reply_to
+            headers["References"] = in_reply_to
+        label = "Réponse" if kind == "reply" else "Demande de précisions"
+        self.hub.outbox.enqueue_email(session, kind, OutboundEmail(
+            to=[to], subject=f"[{thread.reference}] {label}", text=text, from_addr=self.from_addr,
+            headers=headers), thread_id=thread.id)
+
     async def _acknowledge(self, session: AsyncSession, thread: Thread, request: Request, draft: RequestDraft,
                            decision: Decision) -> None:
         who = "la coordination du guichet, qui l'orientera vers le bon médecin du travail"
