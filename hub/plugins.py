@@ -38,7 +38,7 @@ def load_connectors() -> list[Connector]:
     for ep in sorted(entry_points(group=GROUP), key=lambda e: e.name):
         try:
             factory = ep.load()
-        except ImportError as exc:
+        except (ImportError, AttributeError) as exc:
             log.warning("connector %s not loaded: %s", ep.name, exc)
             continue
         found.append(factory())

@@ -112,7 +112,9 @@ class RequestDraft:
 
 @dataclass
 class MessageDraft:
-    """A message added to an existing thread (the GP's answer, a FHIR ``reply``, a follow-up)."""
+    """A message added to an existing thread (the GP's answer, a FHIR ``reply``, a follow-up).
+
+    ``author_label`` is the sender's name (stored encrypted); ``author_role`` the clear label shown in lists."""
 
     thread_id: str
     channel: str
@@ -120,6 +122,7 @@ class MessageDraft:
     author_label: str
     body: str
     kind: str = "reply"
+    author_role: str = "Demandeur"
     attachments: list[AttachmentDraft] = field(default_factory=list)
     raw: bytes | None = None
     rfc822_id: str | None = None

@@ -60,6 +60,18 @@ class MessageResult:
     created: bool
 
 
+REQUESTER_LABELS_FR = {
+    "worker": "Salarié(e)", "gp": "Médecin traitant", "specialist": "Médecin spécialiste", "employer": "Employeur",
+    "partner": "Partenaire du maintien en emploi", "medecin_conseil": "Médecin conseil",
+    "mdt": "Médecin du travail", "coordinator": "Coordination CPTS/DAC", "other": "Autre demandeur",
+}
+
+
+def requester_label(kind: str) -> str:
+    """The clear-text label of a requester: their role, never their name."""
+    return REQUESTER_LABELS_FR.get(kind, REQUESTER_LABELS_FR["other"])
+
+
 def routing_facts(draft: RequestDraft) -> RoutingFacts:
     employer = draft.employer
     return RoutingFacts(
@@ -140,7 +152,8 @@ class IntakeService:
         await session.flush()
         message_id = self._add_message_row(
             session, thread.id, request_id, direction="in", kind="request", channel=draft.channel,
-            author_label=draft.requester.name or draft.requester.kind, body=draft.reason, raw=draft.raw,
+            author_label=requester_label(draft.requester.kind), author_name=draft.requester.name,
+            body=draft.reason, raw=draft.raw,
             rfc822_id=draft.rfc822_id, attachments=draft.attachments, dedupe_key=None)
         for digest in self._lookup_digests(draft, thread.reference):
             session.add(RequestLookup(request_id=request_id, digest=digest))
@@ -167,7 +180,8 @@ class IntakeService:
                         .order_by(Request.created_at).limit(1))).scalar_one_or_none()
                     message_id = self._add_message_row(
                         session, draft.thread_id, request.id if request else None, direction="in",
-                        kind=draft.kind, channel=draft.channel, author_label=draft.author_label, body=draft.body,
+                        kind=draft.kind, channel=draft.channel, author_label=draft.author_role,
+                        author_name=draft.author_label, body=draft.body,
                         raw=draft.raw, rfc822_id=draft.rfc822_id, attachments=draft.attachments,
                         dedupe_key=draft.source_key)
                     if request is not None:
@@ -193,14 +207,19 @@ class IntakeService:
     def _add_message_row(self, session: AsyncSession, thread_id: str, request_id: str | None, *, direction: str,
                          kind: str, channel: str, author_label: str, body: str, raw: bytes | None,
                          rfc822_id: str | None, attachments: list[AttachmentDraft],
-                         dedupe_key: str | None, author_user_id: int | None = None) -> str:
-        """Add a message (encrypted body, raw and attachments) to the session; return its id."""
+                         dedupe_key: str | None, author_user_id: int | None = None,
+                         author_name: str | None = None) -> str:
+        """Add a message (encrypted body, raw, sender name and attachments) to the session; return its id.
+
+        ``author_label`` is stored in clear and must not identify a worker (a role, or a professional's name);
+        ``author_name`` (whoever wrote it, possibly the worker) is stored encrypted."""
         sealer, message_id = self.hub.sealer, new_id()
         key = sealer.new_key(session)
         session.add(Message(
             id=message_id, thread_id=thread_id, request_id=request_id, direction=direction, kind=kind,
             channel=channel, author_user_id=author_user_id, author_label=author_label[:200],
             dedupe_key=dedupe_key, rfc822_id=rfc822_id, data_key_id=key.id,
+            author_enc=sealer.seal(key, "messages", message_id, "author", author_name) if author_name else None,
             body_enc=sealer.seal(key, "messages", message_id, "body", body),
             raw_enc=sealer.seal(key, "messages", message_id, "raw", raw) if raw is not None else None,
             created_at=utcnow(),

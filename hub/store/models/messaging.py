@@ -109,7 +109,8 @@ class Message(Base):
     kind: Mapped[str] = mapped_column(String(20))  # request | reply | info-request | ack | note | status
     channel: Mapped[str] = mapped_column(String(10))
     author_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    author_label: Mapped[str | None] = mapped_column(String(200))
+    author_label: Mapped[str | None] = mapped_column(String(200))  # a role ("Médecin traitant") or a professional
+    author_enc: Mapped[bytes | None] = mapped_column(LargeBinary)  # the sender's own name, when it may identify
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     rfc822_id: Mapped[str | None] = mapped_column(String(300), index=True)
     data_key_id: Mapped[str] = mapped_column(String(36))  # no FK: rows and keys are flushed in any order

@@ -292,6 +292,7 @@ def upgrade() -> None:
     sa.Column('channel', sa.String(length=10), nullable=False),
     sa.Column('author_user_id', sa.Integer(), nullable=True),
     sa.Column('author_label', sa.String(length=200), nullable=True),
+    sa.Column('author_enc', sa.LargeBinary(), nullable=True),
     sa.Column('dedupe_key', sa.String(length=200), nullable=True),
     sa.Column('rfc822_id', sa.String(length=300), nullable=True),
     sa.Column('data_key_id', sa.String(length=36), nullable=False),
