@@ -54,7 +54,7 @@ class Hub:
             sealer=Sealer(vault),
             hasher=LookupHasher(keystore.index_key()),
             audit=AuditLog(),
-            router=router or Router(),
+            router=router or Router.from_settings(settings),
         )
 
     async def close(self) -> None:
