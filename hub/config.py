@@ -36,6 +36,7 @@ class Settings:
     public_url: str | None = None
     smtp_max_size: int = 25 * 1024 * 1024
     outbox_max_attempts: int = 8
+    demo_directory: Path | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -105,5 +106,6 @@ def load_settings(env: Mapping[str, str] | None = None, toml_path: Path | None =
         public_url=get("public_url"),
         smtp_max_size=int(get("smtp_max_size", 25 * 1024 * 1024)),
         outbox_max_attempts=int(get("outbox_max_attempts", 8)),
+        demo_directory=Path(get("demo_directory")) if get("demo_directory") else None,
         extra=file_values,
     )
