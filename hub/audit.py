@@ -45,7 +45,8 @@ SYSTEM = Actor("system", "hub")
 class AuditLog:
     async def record(self, session: AsyncSession, *, actor: Actor, action: str, entity_type: str,
                      entity_id: str | None = None, outcome: str = "success", detail: str | None = None) -> int:
-        head = (await session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update())).scalar_one_or_none()
+        query = select(AuditHead).where(AuditHead.id == 1).with_for_update()
+        head = (await session.execute(query)).scalar_one_or_none()
         if head is None:
             head = AuditHead(id=1, seq=0, hash=GENESIS)
             session.add(head)

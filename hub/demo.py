@@ -15,7 +15,7 @@ from hub.intake import ConsentStatement, EmployerRef, Person, RequestDraft, Requ
 
 # The example of the README; an installed (non-editable) package finds it through GUICHET_DEMO_DIRECTORY.
 EXAMPLE_DIRECTORY = Path(__file__).resolve().parent.parent / "schemas" / "directory"
-DEMO_PASSWORD = "guichet-demo-2026"
+DEMO_PASSWORD = "guichet-demo-2026"  # noqa: S105 - printed to the user; demo data only
 
 
 @dataclass(frozen=True)

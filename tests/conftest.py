@@ -128,7 +128,7 @@ async def server(hub: Hub) -> AsyncIterator[RunningServer]:
         await srv.stop()
 
 
-async def wait_until(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
+async def wait_until(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:  # noqa: ASYNC109
     """Poll ``check`` until it is true (for background workers); fail the test on timeout."""
     deadline = asyncio.get_running_loop().time() + timeout
     while not await check():

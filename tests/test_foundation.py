@@ -57,7 +57,7 @@ async def test_audit_chain_detects_removed_row(demo_hub: Hub) -> None:
 async def test_audit_chain_detects_removed_tail(demo_hub: Hub) -> None:
     async with demo_hub.db.session() as session, session.begin():
         last = (await session.execute(select(AuditEvent.seq).order_by(AuditEvent.seq.desc()).limit(1))).scalar()
-        await session.execute(text(f"DELETE FROM audit_events WHERE seq = {last}"))
+        await session.execute(text("DELETE FROM audit_events WHERE seq = :seq"), {"seq": last})
     _, broken = await verify_chain(demo_hub.db)
     assert broken is not None and broken.seq == last
 

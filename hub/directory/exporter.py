@@ -7,6 +7,7 @@ into an empty database gives the same directory.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,7 +23,6 @@ if TYPE_CHECKING:
 
 
 async def export_directory(hub: Hub, folder: Path) -> dict[str, int]:
-    folder.mkdir(parents=True, exist_ok=True)
     rows: dict[str, list[list[str]]] = {}
     delegate = aliased(Practitioner)
     async with hub.db.session() as session:
@@ -51,9 +51,14 @@ async def export_directory(hub: Hub, folder: Path) -> dict[str, int]:
             communes.setdefault(link.structure_id, []).append(link.commune_insee)
         rows["structures"] = [[s.id, s.name, s.kind, "|".join(communes.get(s.id, []))] for s in
                               (await session.execute(select(Structure).order_by(Structure.id))).scalars()]
+    await asyncio.to_thread(_write, folder, rows)
+    return {name: len(data) for name, data in rows.items()}
+
+
+def _write(folder: Path, rows: dict[str, list[list[str]]]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
     for name, data in rows.items():
         with (folder / f"{name}.csv").open("w", newline="", encoding="utf-8") as fh:
             writer = csv.writer(fh)
             writer.writerow(COLUMNS[name])
             writer.writerows(data)
-    return {name: len(data) for name, data in rows.items()}

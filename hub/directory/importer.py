@@ -133,15 +133,17 @@ class _References:
 
 async def _apply(session: AsyncSession, name: str, rows: list[dict[str, Any]], refs: _References
                  ) -> tuple[int, int]:
-    model, existing, key_col = {
+    table: dict[str, tuple[Any, dict[str, Any], str]] = {
         "centres": (Centre, refs.centres, "code"),
         "teams": (Team, refs.teams, "code"),
         "practitioners": (Practitioner, refs.practitioners, "rpps"),
         "employers": (Employer, refs.employers, "siret"),
         "structures": (Structure, {s: s for s in refs.structures}, "id"),
-    }[name]
+    }
+    model, existing, _ = table[name]
     delegates: list[tuple[str, str]] = []
-    new_rows, changed_rows = [], []
+    new_rows: list[dict[str, Any]] = []
+    changed_rows: list[dict[str, Any]] = []
     for row in rows:
         values = {k: v for k, v in row.items() if not k.startswith("_")}
         if name == "practitioners":
@@ -173,10 +175,10 @@ async def _apply(session: AsyncSession, name: str, rows: list[dict[str, Any]], r
         if links:
             await session.execute(insert(StructureCommune), links)
     if delegates:
-        ids = {k: v for k, v in (await session.execute(select(Practitioner.rpps, Practitioner.id))).all()}
+        by_rpps = {k: v for k, v in (await session.execute(select(Practitioner.rpps, Practitioner.id))).all()}
         await session.execute(update(Practitioner), [
-            {"id": ids[rpps], "delegate_id": ids[delegate]} for rpps, delegate in delegates
-            if delegate in ids and rpps in ids])
+            {"id": by_rpps[rpps], "delegate_id": by_rpps[delegate]} for rpps, delegate in delegates
+            if delegate in by_rpps and rpps in by_rpps])
     return len(new_rows), len(changed_rows)
 
 

@@ -1,9 +1,10 @@
 """Threads, requests (a FHIR Task over its focus), messages, attachments, routing decisions, consents, outbox.
 
 The ``relationship()`` attributes exist so that the unit of work inserts parents before children; they are
-never loaded (``lazy="raise"``): queries select what they need. Every column holding health data or a worker's identity ends in ``_enc``: AES-256-GCM under the row's data key
-(``data_key_id``), with ``"<table>:<id>:<column>"`` as associated data (see ``hub.store.sealing``). Lookups by
-identifier go through ``request_lookups`` (keyed hashes).
+never loaded (``lazy="raise"``): queries select what they need. Every column holding health data or a
+worker's identity ends in ``_enc``: AES-256-GCM under the row's data key (``data_key_id``), with
+``"<table>:<id>:<column>"`` as associated data (see ``hub.store.sealing``). Lookups by identifier go through
+``request_lookups`` (keyed hashes).
 """
 
 from __future__ import annotations
