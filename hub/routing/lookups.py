@@ -77,6 +77,11 @@ def date_fr(value: date) -> str:
     return f"{day} {MONTHS_FR[value.month - 1]} {value.year}"
 
 
+def person_name(person: Practitioner) -> str:
+    """``Dr Anne Le Goff`` (single spaces even when the given name is empty)."""
+    return " ".join(person.display_name.split())
+
+
 def employer_label(employer: Employer) -> str:
     """``l'employeur SIRET 12345678900012 (Nom)``."""
     return f"l'employeur SIRET {employer.siret} ({employer.name})"

@@ -40,14 +40,14 @@ class AbsentPhysician:
             delegate = await lookups.practitioner(session, current.delegate_id)
             until = lookups.date_fr(current.absent_until)
             if delegate is None:
-                sentences.append(f"{current.display_name} est absent jusqu'au {until}, sans remplaçant désigné")
+                sentences.append(f"{lookups.person_name(current)} est absent jusqu'au {until}, sans remplaçant désigné")
                 break
             if delegate.id in seen:
-                sentences.append(f"{current.display_name} est absent jusqu'au {until} et la chaîne des "
-                                 f"remplaçants revient à {delegate.display_name}")
+                sentences.append(f"{lookups.person_name(current)} est absent jusqu'au {until} et la chaîne des "
+                                 f"remplaçants revient à {lookups.person_name(delegate)}")
                 break
-            sentences.append(f"{current.display_name} est absent jusqu'au {until}, remplacé par "
-                             f"{delegate.display_name}")
+            sentences.append(f"{lookups.person_name(current)} est absent jusqu'au {until}, remplacé par "
+                             f"{lookups.person_name(delegate)}")
             seen.add(delegate.id)
             chain.append(delegate)
             current = delegate

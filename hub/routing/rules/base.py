@@ -70,7 +70,7 @@ async def assign_to_employer(session: AsyncSession, rule: str, employer: Employe
         facts.update(physician_id=doctor.id, physician_rpps=doctor.rpps)
         return Decision(rule, f"Adressé à vous : {identified} fait partie de votre portefeuille.",
                         practitioner_id=doctor.id, team_id=team_id, employer_id=employer.id, facts=facts,
-                        basis=f"{identified} fait partie du portefeuille de {doctor.display_name}")
+                        basis=f"{identified} fait partie du portefeuille de {lookups.person_name(doctor)}")
     team = await lookups.team(session, employer.team_id)
     if team is not None:
         facts.update(team_id=team.id, team=team.code)

@@ -40,7 +40,7 @@ class TempAgency:
             facts_used.update(physician_id=doctor.id, physician_rpps=doctor.rpps)
             return replace(decision, rule=self.name, practitioner_id=doctor.id, team_id=team.id,
                            employer_id=employer.id, triage_reason=None, facts=facts_used,
-                           basis=f"{core} ; cette agence fait partie du portefeuille de {doctor.display_name}",
+                           basis=f"{core} ; cette agence fait partie du portefeuille de {lookups.person_name(doctor)}",
                            explanation=f"Adressé à vous : {core} ; cette agence fait partie de votre portefeuille.")
         return replace(decision, rule=self.name, practitioner_id=None, team_id=team.id, employer_id=employer.id,
                        triage_reason=None, facts=facts_used, basis=core,
