@@ -1,0 +1,108 @@
+"""Abuse protection of the public forms: CSRF tokens, a per-address rate limit, the client address.
+
+CSRF: a *signed double-submit cookie*, no server-side state. The browser gets a random value in an HttpOnly,
+SameSite=Lax cookie; the form carries ``HMAC-SHA256(key, value)``. A POST is accepted only when both are
+present and match (constant-time compare), and when its ``Origin`` header, if any, is this site. Another site can
+neither read the cookie nor compute the HMAC (the key is derived from the key store's index key with a label of
+its own, so every instance sharing the key store accepts the tokens of the others); a cookie planted by a sibling
+domain fails the signature check.
+
+Rate limit: a sliding window per client address and bucket, kept in the process's memory (bounded). With several
+``guichet serve`` processes behind a load balancer each counts on its own, so the effective limit is multiplied by
+the number of processes: acceptable for an abuse brake, which is not a quota.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from collections import OrderedDict, deque
+from collections.abc import Iterable
+
+from aiohttp import web
+
+CSRF_COOKIE = "guichet_formulaire"
+CSRF_FIELD = "csrf"
+HONEYPOT_FIELD = "site_web"
+IDEMPOTENCY_FIELD = "envoi"
+
+
+class CsrfGuard:
+    def __init__(self, index_key: bytes, secure: bool) -> None:
+        self._key = hmac.new(index_key, b"guichet forms csrf v1", hashlib.sha256).digest()
+        self.secure = secure
+
+    def _sign(self, value: str) -> str:
+        return hmac.new(self._key, value.encode(), hashlib.sha256).hexdigest()
+
+    def token_for(self, request: web.Request, response_cookies: dict[str, str]) -> str:
+        """The form token for this browser; puts a new cookie value in ``response_cookies`` when needed."""
+        value = request.cookies.get(CSRF_COOKIE, "")
+        if len(value) != 43:
+            value = secrets.token_urlsafe(32)
+            response_cookies[CSRF_COOKIE] = value
+        return self._sign(value)
+
+    def set_cookies(self, response: web.StreamResponse, cookies: dict[str, str]) -> None:
+        for name, value in cookies.items():
+            response.set_cookie(name, value, httponly=True, samesite="Lax", secure=self.secure, path="/",
+                                max_age=12 * 3600)
+
+    def check(self, request: web.Request, submitted: str) -> bool:
+        origin = request.headers.get("Origin")
+        if origin and origin != "null":
+            expected = f"{request.scheme}://{request.host}"
+            if origin != expected:
+                return False
+        value = request.cookies.get(CSRF_COOKIE, "")
+        if len(value) != 43 or not submitted:
+            return False
+        return hmac.compare_digest(self._sign(value), submitted)
+
+
+def client_address(request: web.Request, trusted_proxies: Iterable[str] = ()) -> str:
+    """The peer's address; behind a trusted reverse proxy, the last address it appended to X-Forwarded-For."""
+    remote = request.remote or "unknown"
+    if remote in set(trusted_proxies):
+        forwarded = [p.strip() for p in request.headers.get("X-Forwarded-For", "").split(",") if p.strip()]
+        if forwarded:
+            return forwarded[-1][:64]
+    return remote
+
+
+class RateLimiter:
+    """At most ``limit`` events per ``window`` seconds for each key; memory bounded by ``max_keys``."""
+
+    def __init__(self, limit: int, window: float = 3600.0, max_keys: int = 50_000) -> None:
+        self.limit = limit
+        self.window = window
+        self.max_keys = max_keys
+        self._events: OrderedDict[str, deque[float]] = OrderedDict()
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        events = self._events.get(key)
+        if events is None:
+            events = deque()
+            self._events[key] = events
+            while len(self._events) > self.max_keys:
+                self._events.popitem(last=False)
+        else:
+            self._events.move_to_end(key)
+        while events and events[0] <= now - self.window:
+            events.popleft()
+        return events
+
+    def exhausted(self, key: str, now: float | None = None) -> bool:
+        return len(self._recent(key, time.monotonic() if now is None else now)) >= self.limit
+
+    def retry_after(self, key: str, now: float | None = None) -> int:
+        now = time.monotonic() if now is None else now
+        events = self._recent(key, now)
+        if len(events) < self.limit:
+            return 0
+        return max(1, int(events[0] + self.window - now) + 1)
+
+    def hit(self, key: str, now: float | None = None) -> None:
+        self._recent(key, time.monotonic() if now is None else now).append(time.monotonic() if now is None else now)
