@@ -10,9 +10,20 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from hub.cli import audit_cmd, directory_cmd, init_cmd, keys_cmd, migrate_cmd, serve_cmd, users_cmd
+from hub.cli import (
+    audit_cmd,
+    clients_cmd,
+    directory_cmd,
+    init_cmd,
+    keys_cmd,
+    migrate_cmd,
+    routing_cmd,
+    serve_cmd,
+    users_cmd,
+)
 
-COMMANDS = (init_cmd, serve_cmd, migrate_cmd, directory_cmd, users_cmd, keys_cmd, audit_cmd)
+COMMANDS = (init_cmd, serve_cmd, migrate_cmd, directory_cmd, users_cmd, clients_cmd, keys_cmd, audit_cmd,
+            routing_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:
