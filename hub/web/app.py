@@ -85,6 +85,9 @@ def build_app(hub: Hub, connectors: Sequence[Connector] = (), client_max_size: i
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
+    from hub.web.inbox_routes import setup_inbox  # here: the inbox modules import HUB from this module
+
+    setup_inbox(app)
     for connector in connectors:
         connector.setup(hub, app)
     return app

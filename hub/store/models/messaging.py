@@ -71,10 +71,11 @@ class Request(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     __table_args__ = (
-        Index("ix_requests_assignee_box", "assigned_practitioner_id", "status", "last_activity_at"),
-        Index("ix_requests_team_box", "assigned_team_id", "status", "last_activity_at"),
-        Index("ix_requests_informed", "informed_team_id", "status", "last_activity_at"),
-        Index("ix_requests_triage", "in_triage", "status", "last_activity_at"),
+        # inbox boxes: keyset pages ordered by (last_activity_at, id) per assignee/team/informed/triage + status
+        Index("ix_requests_assignee_page", "assigned_practitioner_id", "status", "last_activity_at", "id"),
+        Index("ix_requests_team_page", "assigned_team_id", "status", "last_activity_at", "id"),
+        Index("ix_requests_informed_page", "informed_team_id", "status", "last_activity_at", "id"),
+        Index("ix_requests_triage_page", "in_triage", "status", "last_activity_at", "id"),
     )
 
 

@@ -1,0 +1,189 @@
+"""What a physician (or the triage coordinator) does on a thread: accept, reply, ask for information, reassign,
+close. Each action is one transaction: the Task status (see ``hub.inbox.task_status``), the message if any, the
+outbox row that carries it back (``hub.notices.on_outbound``), the audit entry, and the actor's read mark.
+
+Contract: every function takes ``(hub, viewer, thread_id, …, source)`` and returns an :class:`ActionResult`;
+raises ``NotFound`` (not visible), ``Forbidden`` (visible read-only), ``Conflict`` (status does not allow it) or
+``Invalid`` (bad input) with a French message; nothing is changed when it raises.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.inbox.access import Viewer, actions_for
+from hub.inbox.errors import Conflict, Forbidden, Invalid
+from hub.inbox.reassign import Target, reassign_request
+from hub.inbox.task_status import ACTION_LABELS, KEEP, next_status
+from hub.inbox.threads import with_visible
+from hub.store.models import Message, Request, Thread, ThreadRead, new_id, utcnow
+
+if TYPE_CHECKING:
+    from hub.core import Hub
+
+MAX_TEXT = 20_000
+
+
+@dataclass
+class ActionResult:
+    thread_id: str
+    task_id: str
+    status: str
+    business_status: str | None
+    message_id: str | None = None
+
+    def to_json(self) -> dict[str, str | None]:
+        return {"id": self.thread_id, "task_id": self.task_id, "status": self.status,
+                "business_status": self.business_status, "message_id": self.message_id}
+
+
+def _text(text: str | None, what: str) -> str:
+    value = (text or "").strip()
+    if not value:
+        raise Invalid(f"Le texte {what} est vide.")
+    if len(value) > MAX_TEXT:
+        raise Invalid(f"Le texte {what} dépasse {MAX_TEXT} caractères.")
+    return value
+
+
+async def _transition(hub: Hub, session: AsyncSession, viewer: Viewer, request: Request, level: str, action: str,
+                      source: str | None, outcome: str | None = None, business_status: str | None = None,
+                      detail: str = "") -> None:
+    if action not in actions_for(level):
+        raise Forbidden(f"Vous pouvez consulter cette demande mais pas la {ACTION_LABELS[action].split()[0]}."
+                        if level == "informed" else f"Action non permise : {ACTION_LABELS[action]} cette demande.")
+    old = request.status
+    status, business = next_status(action, request.status, outcome, business_status)
+    now = utcnow()
+    request.status = status
+    if business != KEEP:
+        request.business_status = business
+    request.updated_at = request.last_activity_at = now
+    read = await session.get(ThreadRead, (viewer.user_id, request.thread_id))
+    if read is None:
+        session.add(ThreadRead(user_id=viewer.user_id, thread_id=request.thread_id, read_at=now))
+    else:
+        read.read_at = now
+    await hub.audit.record(session, actor=viewer.actor(source), action="update", entity_type="Task",
+                           entity_id=request.id, detail=f"{action}: {old} -> {status}{detail}")
+
+
+def _author(viewer: Viewer) -> str:
+    return viewer.label if viewer.practitioner_id else "Coordination du guichet"
+
+
+def _add_message(hub: Hub, session: AsyncSession, viewer: Viewer, thread: Thread, request: Request, direction: str,
+                 kind: str, body: str) -> str:
+    message_id, key = new_id(), hub.sealer.new_key(session)
+    session.add(Message(id=message_id, thread_id=thread.id, request_id=request.id, direction=direction, kind=kind,
+                        channel=thread.channel if direction == "out" else "inbox", author_user_id=viewer.user_id,
+                        author_label=_author(viewer)[:200], data_key_id=key.id,
+                        body_enc=hub.sealer.seal(key, "messages", message_id, "body", body), created_at=utcnow()))
+    return message_id
+
+
+async def _send_out(hub: Hub, session: AsyncSession, viewer: Viewer, thread: Thread, request: Request, kind: str,
+                    text: str) -> str:
+    message_id = _add_message(hub, session, viewer, thread, request, "out", kind, text)
+    payload = await hub.sealer.open_json(session, request.data_key_id, "requests", request.id, "payload",
+                                         request.payload_enc)
+    to = (payload.get("requester") or {}).get("email")
+    last_in = (await session.execute(
+        select(Message.rfc822_id).where(Message.thread_id == thread.id, Message.direction == "in",
+                                        Message.rfc822_id.is_not(None))
+        .order_by(Message.created_at.desc()).limit(1))).scalar_one_or_none()
+    await session.flush()
+    await hub.notices.on_outbound(session, thread, request, message_id, kind, text, to=to, in_reply_to=last_in)
+    return message_id
+
+
+def _result(request: Request, message_id: str | None = None) -> ActionResult:
+    return ActionResult(request.thread_id, request.id, request.status, request.business_status, message_id)
+
+
+async def accept(hub: Hub, viewer: Viewer, thread_id: str, source: str | None = None) -> ActionResult:
+    async def work(session: AsyncSession, thread: Thread, request: Request, level: str) -> ActionResult:
+        await _transition(hub, session, viewer, request, level, "accept", source)
+        return _result(request)
+
+    return await with_visible(hub, viewer, thread_id, source, work, for_update=True)
+
+
+async def reply(hub: Hub, viewer: Viewer, thread_id: str, text: str | None, source: str | None = None
+                ) -> ActionResult:
+    body = _text(text, "de la réponse")
+
+    async def work(session: AsyncSession, thread: Thread, request: Request, level: str) -> ActionResult:
+        await _transition(hub, session, viewer, request, level, "reply", source)
+        message_id = await _send_out(hub, session, viewer, thread, request, "reply", body)
+        return _result(request, message_id)
+
+    result = await with_visible(hub, viewer, thread_id, source, work, for_update=True)
+    hub.outbox.wakeup.set()
+    return result
+
+
+async def ask_info(hub: Hub, viewer: Viewer, thread_id: str, text: str | None, source: str | None = None
+                   ) -> ActionResult:
+    body = _text(text, "de la demande de précisions")
+
+    async def work(session: AsyncSession, thread: Thread, request: Request, level: str) -> ActionResult:
+        await _transition(hub, session, viewer, request, level, "ask-info", source)
+        message_id = await _send_out(hub, session, viewer, thread, request, "info-request", body)
+        return _result(request, message_id)
+
+    result = await with_visible(hub, viewer, thread_id, source, work, for_update=True)
+    hub.outbox.wakeup.set()
+    return result
+
+
+async def reassign(hub: Hub, viewer: Viewer, thread_id: str, target: Target, note: str | None = None,
+                   source: str | None = None) -> ActionResult:
+    async def work(session: AsyncSession, thread: Thread, request: Request, level: str) -> ActionResult:
+        await _transition(hub, session, viewer, request, level, "reassign", source)
+        described = await reassign_request(session, viewer, request, target, (note or "").strip()[:300])
+        if note and note.strip():
+            _add_message(hub, session, viewer, thread, request, "internal", "note", note.strip()[:MAX_TEXT])
+        await hub.audit.record(session, actor=viewer.actor(source), action="update", entity_type="Task",
+                               entity_id=request.id, detail=f"reassigned to {described}")
+        return _result(request)
+
+    return await with_visible(hub, viewer, thread_id, source, work, for_update=True)
+
+
+async def close(hub: Hub, viewer: Viewer, thread_id: str, outcome: str | None, business_status: str | None = None,
+                note: str | None = None, source: str | None = None) -> ActionResult:
+    async def work(session: AsyncSession, thread: Thread, request: Request, level: str) -> ActionResult:
+        await _transition(hub, session, viewer, request, level, "close", source, outcome=outcome,
+                          business_status=business_status or None)
+        if note and note.strip():
+            _add_message(hub, session, viewer, thread, request, "internal", "note", note.strip()[:MAX_TEXT])
+        return _result(request)
+
+    return await with_visible(hub, viewer, thread_id, source, work, for_update=True)
+
+
+async def reroute(hub: Hub, viewer: Viewer, thread_id: str, source: str | None = None) -> ActionResult:
+    """Run the routing rules again on this request (after a directory change): ``hub.routing.reroute``."""
+    from hub.routing.reroute import RerouteError
+    from hub.routing.reroute import reroute as run_rules
+
+    async def check(session: AsyncSession, thread: Thread, request: Request, level: str) -> str:
+        if "reassign" not in actions_for(level):
+            raise Forbidden("Vous pouvez consulter cette demande mais pas la réorienter.")
+        next_status("reassign", request.status)  # a closed request is not re-routed
+        return request.id
+
+    request_id = await with_visible(hub, viewer, thread_id, source, check)
+    try:
+        await run_rules(hub, request_id, viewer.actor(source))
+    except RerouteError as exc:
+        raise Conflict(f"Réorientation impossible : {exc}.") from exc
+    async with hub.db.session() as session:
+        request = await session.get(Request, request_id)
+        assert request is not None
+        return _result(request)

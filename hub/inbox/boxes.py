@@ -1,0 +1,221 @@
+"""Listing the inbox boxes with keyset pagination, and the unread counts.
+
+Contract:
+- ``await list_box(hub, session, viewer, box, limit=50, cursor=None)`` returns a :class:`Page` of
+  :class:`BoxItem` (newest activity first, ordered by ``(last_activity_at, id)`` descending) and
+  ``next_cursor`` (opaque, ``None`` on the last page). Subjects are decrypted; payloads are not.
+  The caller audits the listing (subjects may be health data).
+- ``await unread_counts(session, viewer, boxes)`` returns ``{box: n}`` (capped at ``COUNT_CAP``): requests of
+  the box whose ``last_activity_at`` is after the viewer's last reading of the thread.
+Raises ``Invalid`` (French) on an unknown box or a malformed cursor, ``Forbidden`` on the triage box for a
+non-coordinator.
+
+Visibility is a union of index-ordered branches (one per assignee, team, informed team and status), each
+limited to the page size, then merged: each branch walks one index from the top, so a page costs
+O(branches × limit) whatever the number of stored requests.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select, tuple_, union
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.inbox.access import Viewer
+from hub.inbox.errors import Forbidden, Invalid
+from hub.inbox.sealed import open_texts
+from hub.inbox.task_status import BOXES
+from hub.store.models import Practitioner, Request, RoutingDecision, Thread, ThreadRead
+
+if TYPE_CHECKING:
+    from hub.core import Hub
+
+MAX_LIMIT = 200
+COUNT_CAP = 999
+
+
+@dataclass
+class BoxItem:
+    thread_id: str
+    task_id: str
+    reference: str
+    event: str
+    status: str
+    business_status: str | None
+    subject: str
+    requester_kind: str
+    employer_siret: str | None
+    routed_by: str | None
+    assignee: str | None
+    in_triage: bool
+    created: datetime
+    last_activity: datetime
+    unread: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.thread_id, "task_id": self.task_id, "reference": self.reference, "event": self.event,
+                "status": self.status, "business_status": self.business_status, "subject": self.subject,
+                "requester": self.requester_kind, "employer_siret": self.employer_siret,
+                "routed_by": self.routed_by, "assignee": self.assignee, "in_triage": self.in_triage,
+                "created": self.created.isoformat(), "last_activity": self.last_activity.isoformat(),
+                "unread": self.unread}
+
+
+@dataclass
+class Page:
+    box: str
+    items: list[BoxItem]
+    next_cursor: str | None
+
+
+def encode_cursor(at: datetime, row_id: str) -> str:
+    raw = f"{at.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S.%f')}|{row_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        stamp, row_id = raw.split("|", 1)
+        at = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%f").replace(tzinfo=UTC)
+    except (ValueError, UnicodeDecodeError, binascii.Error) as exc:
+        raise Invalid("Curseur de pagination invalide : recommencez depuis la première page.") from exc
+    if not row_id or len(row_id) > 36:
+        raise Invalid("Curseur de pagination invalide : recommencez depuis la première page.")
+    return at, row_id
+
+
+def check_box(viewer: Viewer, box: str) -> tuple[str, ...]:
+    if box not in BOXES:
+        raise Invalid(f"Boîte inconnue « {box} » (attendues : {', '.join(BOXES)}).")
+    if box == "triage" and not viewer.triage:
+        raise Forbidden("La file de tri est réservée à la coordination.")
+    return BOXES[box]
+
+
+def _scopes(viewer: Viewer, box: str) -> list[ColumnElement[bool]]:
+    """One equality per index the box can be read from (the union of them is what the viewer sees)."""
+    if box == "triage":
+        return [Request.in_triage.is_(True)]
+    scopes: list[ColumnElement[bool]] = [Request.assigned_practitioner_id == p for p in viewer.practitioners]
+    scopes += [Request.assigned_team_id == t for t in viewer.teams]
+    scopes += [Request.informed_team_id == t for t in viewer.informed_teams]
+    if viewer.triage:
+        scopes.append(Request.in_triage.is_(True))
+    return scopes
+
+
+def visible_clause(viewer: Viewer) -> ColumnElement[bool]:
+    """The whole visibility rule as one predicate (for counts and search)."""
+    parts: list[ColumnElement[bool]] = []
+    if viewer.practitioners:
+        parts.append(Request.assigned_practitioner_id.in_(viewer.practitioners))
+    if viewer.teams:
+        parts.append(Request.assigned_team_id.in_(viewer.teams))
+    if viewer.informed_teams:
+        parts.append(Request.informed_team_id.in_(viewer.informed_teams))
+    if viewer.triage:
+        parts.append(Request.in_triage.is_(True))
+    return or_(*parts) if parts else Request.id.is_(None)
+
+
+def _page_ids(viewer: Viewer, box: str, statuses: tuple[str, ...], limit: int,
+              after: tuple[datetime, str] | None) -> Select[Any] | None:
+    branches = []
+    for scope in _scopes(viewer, box):
+        for status in statuses:
+            cond = [scope, Request.status == status]
+            if after is not None:
+                cond.append(tuple_(Request.last_activity_at, Request.id) < tuple_(*after))
+            inner = (select(Request.id, Request.last_activity_at).where(and_(*cond))
+                     .order_by(Request.last_activity_at.desc(), Request.id.desc()).limit(limit).subquery())
+            branches.append(select(inner.c.id, inner.c.last_activity_at))
+    if not branches:
+        return None
+    merged = union(*branches).subquery()
+    return (select(merged.c.id, merged.c.last_activity_at)
+            .order_by(merged.c.last_activity_at.desc(), merged.c.id.desc()).limit(limit + 1))
+
+
+async def list_box(hub: Hub, session: AsyncSession, viewer: Viewer, box: str, limit: int = 50,
+                   cursor: str | None = None) -> Page:
+    statuses = check_box(viewer, box)
+    if not 1 <= limit <= MAX_LIMIT:
+        raise Invalid(f"Taille de page invalide : entre 1 et {MAX_LIMIT}.")
+    after = decode_cursor(cursor) if cursor else None
+    query = _page_ids(viewer, box, statuses, limit, after)
+    if query is None:
+        return Page(box, [], None)
+    ids = (await session.execute(query)).all()
+    more = len(ids) > limit
+    ids = ids[:limit]
+    items = await load_items(hub, session, viewer, [r.id for r in ids])
+    next_cursor = encode_cursor(ids[-1].last_activity_at, ids[-1].id) if more else None
+    return Page(box, items, next_cursor)
+
+
+async def load_items(hub: Hub, session: AsyncSession, viewer: Viewer, request_ids: list[str]) -> list[BoxItem]:
+    """The list rows of these requests, in the given order (subjects decrypted)."""
+    if not request_ids:
+        return []
+    rows = (await session.execute(
+        select(Request.id, Request.thread_id, Request.event, Request.status, Request.business_status,
+               Request.requester_kind, Request.employer_siret, Request.in_triage, Request.created_at,
+               Request.last_activity_at, Request.data_key_id, Request.subject_enc, Thread.reference,
+               RoutingDecision.rule, ThreadRead.read_at, Practitioner.given_name, Practitioner.family_name,
+               Practitioner.role)
+        .join(Thread, Thread.id == Request.thread_id)
+        .outerjoin(RoutingDecision, and_(RoutingDecision.request_id == Request.id, RoutingDecision.current.is_(True)))
+        .outerjoin(ThreadRead, and_(ThreadRead.thread_id == Request.thread_id, ThreadRead.user_id == viewer.user_id))
+        .outerjoin(Practitioner, Practitioner.id == Request.assigned_practitioner_id)
+        .where(Request.id.in_(request_ids)))).all()
+    by_id = {r.id: r for r in rows}
+    ordered = [by_id[i] for i in request_ids if i in by_id]
+    subjects = await open_texts(hub, session, [(r.data_key_id, "requests", r.id, "subject", r.subject_enc)
+                                               for r in ordered])
+    items = []
+    for r, subject in zip(ordered, subjects, strict=True):
+        assignee = None
+        if r.family_name:
+            assignee = f"{'Dr ' if r.role == 'mdt' else ''}{r.given_name} {r.family_name}".strip()
+        items.append(BoxItem(
+            thread_id=r.thread_id, task_id=r.id, reference=r.reference, event=r.event, status=r.status,
+            business_status=r.business_status, subject=subject, requester_kind=r.requester_kind,
+            employer_siret=r.employer_siret, routed_by=r.rule, assignee=assignee, in_triage=r.in_triage,
+            created=r.created_at, last_activity=r.last_activity_at,
+            unread=r.read_at is None or r.read_at < r.last_activity_at))
+    return items
+
+
+async def unread_counts(session: AsyncSession, viewer: Viewer, boxes: tuple[str, ...]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    seen = exists().where(ThreadRead.thread_id == Request.thread_id, ThreadRead.user_id == viewer.user_id,
+                          ThreadRead.read_at >= Request.last_activity_at)
+    for box in boxes:
+        if box == "triage" and not viewer.triage:
+            continue
+        if not viewer.sees_clinical:
+            counts[box] = 0
+            continue
+        where = Request.in_triage.is_(True) if box == "triage" else visible_clause(viewer)
+        capped = (select(Request.id).where(where, Request.status.in_(BOXES[box]), ~seen)
+                  .limit(COUNT_CAP).subquery())
+        counts[box] = int((await session.execute(select(func.count()).select_from(capped))).scalar_one())
+    return counts
+
+
+async def browse(hub: Hub, viewer: Viewer, box: str, limit: int = 50, cursor: str | None = None,
+                 source: str | None = None, counts: bool = False) -> tuple[Page, dict[str, int]]:
+    """One page of a box (and, when asked, the unread counts of every box), in one audited transaction."""
+    async with hub.db.session() as session, session.begin():
+        page = await list_box(hub, session, viewer, box, limit, cursor)
+        unread = await unread_counts(session, viewer, tuple(BOXES)) if counts else {}
+        if page.items:
+            await hub.audit.record(session, actor=viewer.actor(source), action="read", entity_type="TaskList",
+                                   detail=f"box {box}: {len(page.items)} item(s)")
+    return page, unread

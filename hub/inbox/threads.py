@@ -1,0 +1,215 @@
+"""Opening a thread and downloading its attachments, for one viewer, audited.
+
+Contract:
+- ``await open_thread(hub, viewer, thread_id, source)`` returns a :class:`ThreadView` (the request with its
+  decrypted payload, the current routing explanation, the decrypted history with attachment names, the actions
+  the viewer may take now). In the same transaction: the read is audited (action ``read``, entity ``Task``), the
+  thread is marked read for the viewer, and an owner opening a ``requested`` Task moves it to ``received``.
+  A thread the viewer may not see raises ``NotFound`` (and the refusal is audited), exactly as a missing one.
+- ``await download(hub, viewer, attachment_id, source)`` returns ``(filename, content_type, content)`` under the
+  same rule, audited (entity ``Attachment``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.inbox.access import Viewer, access, actions_for
+from hub.inbox.errors import THREAD_NOT_FOUND, NotFound
+from hub.inbox.sealed import open_texts
+from hub.inbox.task_status import KEEP, allowed, next_status
+from hub.store.models import (
+    Attachment,
+    Message,
+    Practitioner,
+    Request,
+    RoutingDecision,
+    Team,
+    Thread,
+    ThreadRead,
+    utcnow,
+)
+
+if TYPE_CHECKING:
+    from hub.core import Hub
+
+
+@dataclass
+class AttachmentView:
+    id: str
+    filename: str
+    content_type: str
+    size: int
+
+
+@dataclass
+class MessageView:
+    id: str
+    direction: str
+    kind: str
+    channel: str
+    author: str
+    created: datetime
+    body: str
+    attachments: list[AttachmentView] = field(default_factory=list)
+
+
+@dataclass
+class ThreadView:
+    thread_id: str
+    reference: str
+    channel: str
+    task_id: str
+    event: str
+    status: str
+    business_status: str | None
+    in_triage: bool
+    triage_reason: str | None
+    assignee: str | None
+    team: str | None
+    informed_team: str | None
+    created: datetime
+    last_activity: datetime
+    subject: str
+    payload: dict[str, Any]
+    routing_rule: str | None
+    routing_explanation: str | None
+    routed_by: str | None
+    messages: list[MessageView]
+    access: str
+    actions: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.thread_id, "task_id": self.task_id, "reference": self.reference, "channel": self.channel,
+            "event": self.event, "status": self.status, "business_status": self.business_status,
+            "in_triage": self.in_triage, "triage_reason": self.triage_reason, "assignee": self.assignee,
+            "team": self.team, "informed_team": self.informed_team, "created": self.created.isoformat(),
+            "last_activity": self.last_activity.isoformat(), "subject": self.subject, "request": self.payload,
+            "routing": {"rule": self.routing_rule, "explanation": self.routing_explanation,
+                        "decided_by": self.routed_by},
+            "messages": [{"id": m.id, "direction": m.direction, "kind": m.kind, "channel": m.channel,
+                          "author": m.author, "created": m.created.isoformat(), "body": m.body,
+                          "attachments": [{"id": a.id, "filename": a.filename, "content_type": a.content_type,
+                                           "size": a.size, "href": f"/inbox/attachments/{a.id}"}
+                                          for a in m.attachments]} for m in self.messages],
+            "access": self.access, "actions": self.actions,
+        }
+
+
+T = TypeVar("T")
+Work = Callable[[AsyncSession, Thread, Request, str], Awaitable[T]]
+
+
+async def find_visible(hub: Hub, session: AsyncSession, viewer: Viewer, thread_id: str, source: str | None,
+                       for_update: bool = False) -> tuple[Thread, Request, str] | None:
+    """The thread, its request and the viewer's access level; ``None`` (refusal audited) when not visible."""
+    thread = await session.get(Thread, thread_id) if len(thread_id) <= 36 else None
+    request = None
+    if thread is not None:
+        query = select(Request).where(Request.thread_id == thread.id).order_by(Request.created_at).limit(1)
+        if for_update:
+            query = query.with_for_update()
+        request = (await session.execute(query)).scalar_one_or_none()
+    level = access(viewer, request) if request is not None else None
+    if thread is None or request is None or level is None:
+        await hub.audit.record(session, actor=viewer.actor(source), action="read", entity_type="Thread",
+                               entity_id=thread_id[:64], outcome="denied", detail="not visible to this user")
+        return None
+    return thread, request, level
+
+
+async def with_visible(hub: Hub, viewer: Viewer, thread_id: str, source: str | None, work: Work[T],
+                       for_update: bool = False) -> T:
+    """Run ``work`` in one transaction on a thread the viewer may see; else commit the audited refusal and raise
+    ``NotFound``. An exception raised by ``work`` rolls everything back."""
+    async with hub.db.session() as session:
+        async with session.begin():
+            found = await find_visible(hub, session, viewer, thread_id, source, for_update)
+            if found is not None:
+                return await work(session, *found)
+    raise NotFound(THREAD_NOT_FOUND)
+
+
+async def open_thread(hub: Hub, viewer: Viewer, thread_id: str, source: str | None = None) -> ThreadView:
+    async def work(session: AsyncSession, thread: Thread, request: Request, level: str) -> ThreadView:
+        return await _open(hub, session, viewer, thread, request, level, source)
+
+    return await with_visible(hub, viewer, thread_id, source, work)
+
+
+async def _open(hub: Hub, session: AsyncSession, viewer: Viewer, thread: Thread, request: Request, level: str,
+                source: str | None) -> ThreadView:
+    messages = (await session.execute(
+        select(Message).where(Message.thread_id == thread.id).order_by(Message.created_at, Message.id))).scalars().all()
+    attachments = (await session.execute(
+        select(Attachment).where(Attachment.message_id.in_([m.id for m in messages]))
+        .order_by(Attachment.created_at, Attachment.id))).scalars().all() if messages else []
+    cells = [(request.data_key_id, "requests", request.id, "payload", request.payload_enc),
+             (request.data_key_id, "requests", request.id, "subject", request.subject_enc)]
+    cells += [(m.data_key_id, "messages", m.id, "body", m.body_enc) for m in messages]
+    cells += [(a.data_key_id, "attachments", a.id, "filename", a.filename_enc) for a in attachments]
+    texts = await open_texts(hub, session, cells)
+    payload = json.loads(texts[0])
+    subject, bodies, names = texts[1], texts[2:2 + len(messages)], texts[2 + len(messages):]
+    by_message: dict[str, list[AttachmentView]] = {}
+    for att, name in zip(attachments, names, strict=True):
+        by_message.setdefault(att.message_id, []).append(AttachmentView(att.id, name, att.content_type, att.size))
+    decision = (await session.execute(
+        select(RoutingDecision).where(RoutingDecision.request_id == request.id, RoutingDecision.current.is_(True))
+        .order_by(RoutingDecision.id.desc()).limit(1))).scalar_one_or_none()
+    assignee = await session.get(Practitioner, request.assigned_practitioner_id) \
+        if request.assigned_practitioner_id else None
+    team = await session.get(Team, request.assigned_team_id) if request.assigned_team_id else None
+    informed = await session.get(Team, request.informed_team_id) if request.informed_team_id else None
+    now = utcnow()
+    if level == "owner" and allowed("open", request.status):
+        request.status, business = next_status("open", request.status)
+        if business != KEEP:
+            request.business_status = business
+        request.updated_at = now
+    read = await session.get(ThreadRead, (viewer.user_id, thread.id))
+    if read is None:
+        session.add(ThreadRead(user_id=viewer.user_id, thread_id=thread.id, read_at=now))
+    else:
+        read.read_at = now
+    await hub.audit.record(session, actor=viewer.actor(source), action="read", entity_type="Task",
+                           entity_id=request.id, detail=f"thread {thread.id}")
+    return ThreadView(
+        thread_id=thread.id, reference=thread.reference, channel=thread.channel, task_id=request.id,
+        event=request.event, status=request.status, business_status=request.business_status,
+        in_triage=request.in_triage, triage_reason=request.triage_reason,
+        assignee=assignee.display_name if assignee else None, team=team.name if team else None,
+        informed_team=informed.name if informed else None, created=request.created_at,
+        last_activity=request.last_activity_at, subject=subject, payload=payload,
+        routing_rule=decision.rule if decision else None,
+        routing_explanation=decision.explanation if decision else None,
+        routed_by=decision.decided_by if decision else None,
+        messages=[MessageView(m.id, m.direction, m.kind, m.channel, m.author_label or "", m.created_at, body,
+                              by_message.get(m.id, [])) for m, body in zip(messages, bodies, strict=True)],
+        access=level, actions=[a for a in actions_for(level) if allowed(a, request.status)])
+
+
+async def download(hub: Hub, viewer: Viewer, attachment_id: str, source: str | None = None
+                   ) -> tuple[str, str, bytes]:
+    async with hub.db.session() as session:
+        async with session.begin():
+            att = await session.get(Attachment, attachment_id) if len(attachment_id) <= 36 else None
+            message = await session.get(Message, att.message_id) if att is not None else None
+            found = await find_visible(hub, session, viewer, message.thread_id if message else "-", source)
+            if att is not None and found is not None:
+                name = (await open_texts(hub, session, [
+                    (att.data_key_id, "attachments", att.id, "filename", att.filename_enc)]))[0]
+                content = await hub.sealer.open(session, att.data_key_id, "attachments", att.id, "content",
+                                                att.content_enc)
+                await hub.audit.record(session, actor=viewer.actor(source), action="read",
+                                       entity_type="Attachment", entity_id=att.id, detail=f"thread {found[0].id}")
+                return name, att.content_type, content
+    raise NotFound("Pièce jointe introuvable.")

@@ -1,0 +1,170 @@
+"""Inbox logins and sessions.
+
+Contract:
+- ``await login(hub, email, password, source)`` checks the Argon2 hash (``hub.accounts.verify_password``) and
+  returns a :class:`NewSession` (the random cookie token and the session's CSRF token); the table keeps only the
+  token's SHA-256 and an expiry (``SESSION_HOURS``). Refusals raise :class:`LoginRefused` with a French message:
+  the same one for an unknown address, a wrong password or a disabled account; after ``MAX_FAILURES``
+  consecutive failures the account is locked for ``LOCK_MINUTES`` ("compte temporairement bloqué, réessayez
+  dans N minutes"), even for the right password; every failure also waits a little longer than the last.
+  Every attempt is audited (action ``login``; no password, no health data).
+- ``await current(hub, request)`` returns the :class:`SessionInfo` behind the request's cookie or ``None``
+  (expired, unknown, account disabled).
+- ``await logout(hub, token)`` deletes the session row.
+- CSRF (what we chose): each session has its own random CSRF token. HTML forms carry it in a hidden field
+  ``csrf_token``; JSON POSTs carry it in the ``X-CSRF-Token`` header (``POST /api/login`` and ``GET /api/session``
+  return it). Every authenticated POST is refused (403) without the right token, whatever its cookie; on top of
+  that the cookie is ``SameSite=Lax`` and a POST whose ``Origin`` names another site is refused. The login form
+  itself (no session yet) uses a double-submit token: a ``SameSite=Strict`` cookie matched by a hidden field;
+  ``POST /api/login`` requires ``Content-Type: application/json`` (which a cross-site form cannot send) and the
+  same ``Origin`` check.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import math
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+from sqlalchemy import delete, select
+
+from hub.accounts import hash_password, verify_password
+from hub.audit import Actor
+from hub.store.models import User, WebSession, utcnow
+
+if TYPE_CHECKING:
+    from hub.core import Hub
+
+COOKIE = "guichet_session"
+LOGIN_COOKIE = "guichet_login"
+SESSION_HOURS = 8
+MAX_FAILURES = 5
+LOCK_MINUTES = 15
+FAILURE_DELAY = 0.05  # seconds, doubled at each consecutive failure, capped at 2 s
+BAD_CREDENTIALS = "Adresse électronique ou mot de passe incorrect."
+_DUMMY_HASH = hash_password("not-a-real-password-000")
+
+
+class LoginRefused(Exception):
+    def __init__(self, message: str, status: int = 401) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+@dataclass(frozen=True)
+class NewSession:
+    token: str
+    csrf_token: str
+    user_id: int
+    max_age: int
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    token_digest: str
+    csrf_token: str
+    user: User
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def locked_message(minutes: int) -> str:
+    return f"Compte temporairement bloqué, réessayez dans {minutes} minute{'s' if minutes > 1 else ''}."
+
+
+async def login(hub: Hub, email: str, password: str, source: str | None = None) -> NewSession:
+    email = (email or "").strip().lower()
+    actor = Actor(f"login:{email[:150]}", source)
+    now, failures = utcnow(), 0
+    async with hub.db.session() as session:
+        async with session.begin():
+            user = (await session.execute(select(User).where(User.email == email).with_for_update())
+                    ).scalar_one_or_none() if email else None
+            if user is not None and user.locked_until is not None and user.locked_until > now:
+                minutes = max(1, math.ceil((user.locked_until - now).total_seconds() / 60))
+                await hub.audit.record(session, actor=actor, action="login", entity_type="User",
+                                       entity_id=str(user.id), outcome="denied", detail="account locked")
+                refusal = LoginRefused(locked_message(minutes), 429)
+            else:
+                ok = verify_password(user.password_hash if user else _DUMMY_HASH, password or "")
+                if user is not None and ok and user.active:
+                    user.failed_logins, user.locked_until = 0, None
+                    new = NewSession(secrets.token_urlsafe(32), secrets.token_urlsafe(32), user.id,
+                                     SESSION_HOURS * 3600)
+                    await session.execute(delete(WebSession).where(WebSession.user_id == user.id,
+                                                                   WebSession.expires_at < now))
+                    session.add(WebSession(token_digest=token_digest(new.token), user_id=user.id,
+                                           csrf_token=new.csrf_token, created_at=now,
+                                           expires_at=now + timedelta(hours=SESSION_HOURS)))
+                    await hub.audit.record(session, actor=actor, action="login", entity_type="User",
+                                           entity_id=str(user.id))
+                    return new
+                refusal = LoginRefused(BAD_CREDENTIALS)
+                if user is not None:
+                    user.failed_logins = failures = (user.failed_logins or 0) + 1
+                    if failures >= MAX_FAILURES:
+                        user.locked_until, user.failed_logins = now + timedelta(minutes=LOCK_MINUTES), 0
+                        refusal = LoginRefused(locked_message(LOCK_MINUTES), 429)
+                await hub.audit.record(session, actor=actor, action="login", entity_type="User",
+                                       entity_id=str(user.id) if user else None, outcome="failure",
+                                       detail="bad credentials")
+    await asyncio.sleep(min(2.0, FAILURE_DELAY * 2 ** max(failures - 1, 0)) if failures else FAILURE_DELAY)
+    raise refusal
+
+
+async def current(hub: Hub, request: web.Request) -> SessionInfo | None:
+    token = request.cookies.get(COOKIE)
+    if not token or len(token) > 100:
+        return None
+    digest = token_digest(token)
+    async with hub.db.session() as session:
+        row = (await session.execute(
+            select(WebSession, User).join(User, User.id == WebSession.user_id)
+            .where(WebSession.token_digest == digest))).first()
+    if row is None:
+        return None
+    web_session, user = row
+    if web_session.expires_at <= utcnow() or not user.active:
+        return None
+    return SessionInfo(digest, web_session.csrf_token, user)
+
+
+async def logout(hub: Hub, info: SessionInfo, source: str | None = None) -> None:
+    async with hub.db.session() as session, session.begin():
+        await session.execute(delete(WebSession).where(WebSession.token_digest == info.token_digest))
+        await hub.audit.record(session, actor=Actor(f"user:{info.user.id}:{info.user.email}", source),
+                               action="logout", entity_type="User", entity_id=str(info.user.id))
+
+
+def tokens_match(expected: str, given: str | None) -> bool:
+    return bool(given) and hmac.compare_digest(expected.encode(), (given or "").encode())
+
+
+def same_origin(request: web.Request) -> bool:
+    """False when the request names another site as its ``Origin`` (absent or ``null`` is left to the token)."""
+    origin = request.headers.get("Origin")
+    if not origin or origin == "null":
+        return True
+    return origin.rstrip("/") == f"{request.scheme}://{request.host}"
+
+
+def set_session_cookie(response: web.StreamResponse, new: NewSession, secure: bool) -> None:
+    response.set_cookie(COOKIE, new.token, max_age=new.max_age, path="/", httponly=True, samesite="Lax",
+                        secure=secure)
+
+
+def clear_session_cookie(response: web.StreamResponse, secure: bool) -> None:
+    response.del_cookie(COOKIE, path="/", secure=secure, httponly=True, samesite="Lax")
+
+
+def client_source(request: web.Request) -> str | None:
+    return request.remote
