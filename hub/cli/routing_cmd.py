@@ -6,8 +6,10 @@ import argparse
 from typing import Any
 
 from hub.audit import Actor
-from hub.cli.common import fail, with_hub
+from hub.cli.common import fail, settings, with_hub
 from hub.core import Hub
+from hub.routing.lookups import person_name
+from hub.routing.pipeline import Router, RoutingConfigError
 from hub.routing.reroute import Assignment, RerouteError, RerouteOutcome, request_id_for, reroute_many, reroute_outcome
 from hub.store.models import Practitioner, Team
 
@@ -40,7 +42,7 @@ async def _names(hub: Hub) -> tuple[dict[int, str], dict[int, str]]:
     from sqlalchemy import select
 
     async with hub.db.session() as session:
-        doctors = {p.id: p.display_name for p in (await session.execute(select(Practitioner))).scalars()}
+        doctors = {p.id: person_name(p) for p in (await session.execute(select(Practitioner))).scalars()}
         teams = {t.id: t.name for t in (await session.execute(select(Team))).scalars()}
     return doctors, teams
 
@@ -70,7 +72,20 @@ def line(outcome: RerouteOutcome, doctors: dict[int, str], teams: dict[int, str]
     return f"{outcome.reference} : {before} → {after} [règle {outcome.decision.rule}]"
 
 
+def order_problem() -> str | None:
+    """The configured routing order's error (French), checked before the hub opens; ``None`` when valid."""
+    try:
+        Router.from_settings(settings())
+    except RoutingConfigError as exc:
+        return f"guichet.toml, routing_order : {exc}"
+    return None
+
+
 def run_reroute(args: argparse.Namespace) -> int:
+    problem = order_problem()
+    if problem:
+        return fail(problem)
+
     async def body(hub: Hub) -> int:
         if args.reference:
             request_id = await request_id_for(hub, args.reference)
@@ -104,6 +119,10 @@ RULES_FR = {
 
 
 def run_rules(args: argparse.Namespace) -> int:
+    problem = order_problem()
+    if problem:
+        return fail(problem)
+
     async def body(hub: Hub) -> int:
         for number, finder in enumerate(hub.router.finders, start=1):
             print(f"{number}. {finder.name} — {RULES_FR.get(finder.name, '')}")
