@@ -42,6 +42,10 @@ DONE = {"accept": "Demande acceptée.", "reply": "Réponse envoyée à l'expédi
         "close": "Demande close."}
 
 
+def _see_other(location: str) -> web.Response:
+    return web.Response(status=303, headers={"Location": location, "Cache-Control": "no-store"})
+
+
 def _safe_next(value: str | None) -> str:
     if value and value.startswith("/inbox") and not value.startswith("//") and "\\" not in value:
         return value
@@ -52,8 +56,8 @@ def _login_page(request: web.Request, error: str | None = None, status: int = 20
                 ) -> web.Response:
     token = secrets.token_urlsafe(24)
     response = render(request, "inbox/login.html", {"csrf_token": token, "error": error, "email": email,
-                                                     "next": _safe_next(request.query.get("next")), "user": None},
-                      status)
+                                                     "next": _safe_next(request.query.get("next")), "user": None,
+                                                     "notice": None, "counts": {}, "query": ""}, status)
     response.set_cookie(LOGIN_COOKIE, token, path="/inbox/login", httponly=True, samesite="Strict",
                         secure=request.app[HUB].settings.tls_enabled, max_age=3600)
     return response
@@ -74,7 +78,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         new = await login(request.app[HUB], email, str(form.get("password", "")), client_source(request))
     except LoginRefused as refused:
         return _login_page(request, refused.message, refused.status, email)
-    response = web.HTTPSeeOther(_safe_next(str(form.get("next", ""))))
+    response = _see_other(_safe_next(str(form.get("next", ""))))
     set_session_cookie(response, new, request.app[HUB].settings.tls_enabled)
     response.del_cookie(LOGIN_COOKIE, path="/inbox/login")
     return response
@@ -84,7 +88,7 @@ async def logout_submit(request: web.Request) -> web.StreamResponse:
     info, _ = await authenticate(request, json_api=False)
     check_csrf(request, info, await request.post())
     await logout(request.app[HUB], info, client_source(request))
-    response = web.HTTPSeeOther("/inbox/login")
+    response = _see_other("/inbox/login")
     clear_session_cookie(response, request.app[HUB].settings.tls_enabled)
     return response
 
@@ -178,12 +182,12 @@ async def thread_action(request: web.Request) -> web.StreamResponse:
             await actions.ask_info(hub, viewer, thread_id, field("text"), source)
         elif action == "reroute":
             await actions.reroute(hub, viewer, thread_id, source)
-            return web.HTTPSeeOther("/inbox?fait=reroute")
+            return _see_other("/inbox?fait=reroute")
         elif action == "reassign":
             kind, _, value = field("target").partition(":")
             target = Target.parse(value if kind == "rpps" else None, value if kind == "team" else None)
             await actions.reassign(hub, viewer, thread_id, target, field("note"), source)
-            return web.HTTPSeeOther("/inbox?fait=reassign")
+            return _see_other("/inbox?fait=reassign")
         else:
             outcome, _, detail = field("outcome").partition(":")
             await actions.close(hub, viewer, thread_id, outcome, detail or None, field("note"), source)
@@ -191,7 +195,7 @@ async def thread_action(request: web.Request) -> web.StreamResponse:
         return render(request, "inbox/error.html", _base(info, viewer, {}, message=exc.message), 404)
     except InboxError as exc:
         return await _thread_page(request, info, viewer, error=exc.message, status=exc.status)
-    return web.HTTPSeeOther(f"/inbox/threads/{quote(thread_id)}?fait={action}")
+    return _see_other(f"/inbox/threads/{quote(thread_id)}?fait={action}")
 
 
 async def attachment(request: web.Request) -> web.StreamResponse:
