@@ -68,7 +68,7 @@ async def open_form(http: aiohttp.ClientSession, url: str) -> tuple[str, str]:
 
 
 def form_data(fields: dict[str, str], files: list[tuple[str, bytes, str]] = ()) -> aiohttp.FormData:  # type: ignore[assignment]
-    data = aiohttp.FormData()
+    data = aiohttp.FormData(quote_fields=False)
     for name, value in fields.items():
         data.add_field(name, value)
     if not files:

@@ -2,8 +2,12 @@
 
 Contract: ``await queue_confirmation(hub, result, draft, link)`` queues (through ``hub.outbox.enqueue_email``, in
 a transaction of its own, right after ``intake.submit`` committed) one French email to
-``draft.extra["confirm_to"]``, unless the thread already has a ``confirmation`` outbox row (``hub.notices`` may
-honour the flag itself in the intake transaction: then it is not sent twice). It returns True when it queued one.
+``draft.extra["confirm_to"]``, unless the thread already has a ``confirmation`` outbox row, so it is never sent
+twice. It returns True when it queued one. Why not ``hub.notices``: the follow-up token exists in clear only in
+the ``IntakeResult`` (the thread keeps its SHA-256), so a confirmation composed inside the intake transaction
+cannot carry the link; the draft asks notices to stay quiet (``extra["no_ack"]``) and this module sends the
+confirmation with the link. A crash between the two commits loses the email, not the request: the confirmation
+page shows the same reference and link.
 The text holds no health data and no name: the kind of request, the reference, the link, what happens next.
 """
 

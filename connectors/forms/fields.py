@@ -235,7 +235,9 @@ def build_draft(spec: FormSpec, fields: dict[str, str], files: list[AttachmentDr
         event=spec.event, channel="form", source_key=f"form:{key}", requester=requester, subject=spec.subject,
         reason=reason, worker=worker, employer=employer, job=job, stoppage=stoppage,
         consent=_consent(c, kind, today), attachments=list(files),
-        extra={"form": spec.slug, **({"confirm_to": requester.email} if requester.email else {}),
+        # confirm_to: the address to confirm to; no_ack: hub.notices' own confirmation (it cannot know the
+        # follow-up link) is left out, the forms connector queues the one with the link (see confirm.py)
+        extra={"form": spec.slug, **({"confirm_to": requester.email, "no_ack": True} if requester.email else {}),
                **({"ins_status": "declared-unverified"} if worker.ins else {})})
     checked_by_form = set(c.errors)
     for v in check_request(draft, today):
