@@ -14,9 +14,12 @@ from typing import Any
 
 import aiohttp
 import jwt
+import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from hub.core import Hub
+from hub.demo import EXAMPLE_DIRECTORY
+from hub.directory.importer import import_directory
 from hub.smart.clients import register_client
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "schemas" / "fhir" / "examples"
@@ -37,8 +40,8 @@ def public_jwk(key: Any, kid: str) -> dict[str, str]:
         return {"kty": "EC", "crv": "P-256" if size == 32 else "P-384", "x": b64(n.x, size), "y": b64(n.y, size),
                 "kid": kid}
     if isinstance(pub, rsa.RSAPublicKey):
-        n = pub.public_numbers()
-        return {"kty": "RSA", "n": b64(n.n, (n.n.bit_length() + 7) // 8), "e": b64(n.e, 3), "kid": kid}
+        rn = pub.public_numbers()
+        return {"kty": "RSA", "n": b64(rn.n, (rn.n.bit_length() + 7) // 8), "e": b64(rn.e, 3), "kid": kid}
     raw = pub.public_bytes_raw()
     return {"kty": "OKP", "crv": "Ed25519", "x": base64.urlsafe_b64encode(raw).rstrip(b"=").decode(), "kid": kid}
 
@@ -69,10 +72,10 @@ async def add_client(hub: Hub, alg: str = "ES256", structure: str = "CPTS-NANTES
     return Client(row.id, key, kid, alg)
 
 
-def assertion(client: Client, aud: str, *, alg: str | None = None, key: Any = None, headers: dict[str, Any] | None = None,
-              **claims: Any) -> str:
+def assertion(client: Client, audience: str, *, alg: str | None = None, key: Any = None,
+              headers: dict[str, Any] | None = None, **claims: Any) -> str:
     now = int(time.time())
-    body: dict[str, Any] = {"iss": client.id, "sub": client.id, "aud": aud, "exp": now + 240, "iat": now,
+    body: dict[str, Any] = {"iss": client.id, "sub": client.id, "aud": audience, "exp": now + 240, "iat": now,
                             "jti": uuid.uuid4().hex}
     body.update(claims)
     body = {k: v for k, v in body.items() if v is not None}
@@ -123,3 +126,11 @@ async def post_message(http: aiohttp.ClientSession, base: str, token: str, bundl
     async with http.post(base + "/fhir/$process-message", data=data,
                          headers={"Authorization": f"Bearer {token}", "Content-Type": content_type}) as r:
         return r.status, json.loads(await r.read())
+
+
+@pytest.fixture(name="directory_hub")
+async def directory_hub_fixture(hub: Hub) -> Hub:
+    """The hub with the example directory only (structures, employers, physicians): no accounts to hash."""
+    report = await import_directory(hub, EXAMPLE_DIRECTORY, progress=False)
+    assert not report.errors
+    return hub
