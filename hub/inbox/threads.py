@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.inbox.access import Viewer, access, actions_for
 from hub.inbox.errors import THREAD_NOT_FOUND, NotFound
-from hub.inbox.sealed import open_texts
+from hub.inbox.sealed import Cell, open_texts
 from hub.inbox.task_status import KEEP, allowed, next_status
 from hub.store.models import (
     Attachment,
@@ -152,13 +152,15 @@ async def _open(hub: Hub, session: AsyncSession, viewer: Viewer, thread: Thread,
     attachments = (await session.execute(
         select(Attachment).where(Attachment.message_id.in_([m.id for m in messages]))
         .order_by(Attachment.created_at, Attachment.id))).scalars().all() if messages else []
-    cells = [(request.data_key_id, "requests", request.id, "payload", request.payload_enc),
+    cells: list[Cell] = [(request.data_key_id, "requests", request.id, "payload", request.payload_enc),
              (request.data_key_id, "requests", request.id, "subject", request.subject_enc)]
     cells += [(m.data_key_id, "messages", m.id, "body", m.body_enc) for m in messages]
     cells += [(a.data_key_id, "attachments", a.id, "filename", a.filename_enc) for a in attachments]
+    cells += [(m.data_key_id, "messages", m.id, "author", m.author_enc) for m in messages]
     texts = await open_texts(hub, session, cells)
     payload = json.loads(texts[0])
-    subject, bodies, names = texts[1], texts[2:2 + len(messages)], texts[2 + len(messages):]
+    n, k = len(messages), len(attachments)
+    subject, bodies, names, authors = texts[1], texts[2:2 + n], texts[2 + n:2 + n + k], texts[2 + n + k:]
     by_message: dict[str, list[AttachmentView]] = {}
     for att, name in zip(attachments, names, strict=True):
         by_message.setdefault(att.message_id, []).append(AttachmentView(att.id, name, att.content_type, att.size))
@@ -192,9 +194,17 @@ async def _open(hub: Hub, session: AsyncSession, viewer: Viewer, thread: Thread,
         routing_rule=decision.rule if decision else None,
         routing_explanation=decision.explanation if decision else None,
         routed_by=decision.decided_by if decision else None,
-        messages=[MessageView(m.id, m.direction, m.kind, m.channel, m.author_label or "", m.created_at, body,
-                              by_message.get(m.id, [])) for m, body in zip(messages, bodies, strict=True)],
+        messages=[MessageView(m.id, m.direction, m.kind, m.channel, _author(m.author_label, name), m.created_at,
+                              body, by_message.get(m.id, []))
+                  for m, body, name in zip(messages, bodies, authors, strict=True)],
         access=level, actions=[a for a in actions_for(level) if allowed(a, request.status)])
+
+
+def _author(label: str | None, name: str) -> str:
+    """The sender as shown: their name (stored encrypted) and their role (stored in clear)."""
+    if name and label and name != label:
+        return f"{name} ({label})"
+    return name or label or ""
 
 
 async def download(hub: Hub, viewer: Viewer, attachment_id: str, source: str | None = None
