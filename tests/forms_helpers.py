@@ -116,3 +116,10 @@ def value_of(soup: BeautifulSoup, name: str) -> Any:
         checked = soup.find("input", attrs={"name": name, "checked": True})
         return checked["value"] if checked else None
     return node.get("value")
+
+
+def text_at(soup: BeautifulSoup, selector: str) -> str:
+    """The text of the first element matching ``selector`` (the test fails when there is none)."""
+    node = soup.select_one(selector)
+    assert node is not None, f"nothing matches {selector}"
+    return node.get_text()

@@ -31,6 +31,7 @@ from tests.forms_helpers import (
     pdp_worker,
     pre_return_gp,
     submit,
+    text_at,
     value_of,
 )
 
@@ -81,7 +82,7 @@ async def test_pdp_referral_by_the_worker_is_stored_routed_and_confirmed(site: S
         status, soup, html = await submit(http, site.url + "/saisine-pdp", pdp_worker(), csrf=token, envoi=key,
                                           fresh=False)
     assert status == 200, html
-    reference = soup.select_one(".reference").get_text()
+    reference = text_at(soup, ".reference")
     href = await follow_link(soup)
     assert href.startswith(f"/suivi/{reference}?t=")
     follow_token = href.split("?t=")[1]
@@ -130,10 +131,11 @@ async def test_errors_are_named_next_to_the_field_and_input_is_kept(site: Site) 
     assert value_of(soup, "stoppage_cause") == "illness"
     assert value_of(soup, "requester_kind") == "worker"
     siret = soup.find(id="f-employer_siret")
+    assert siret is not None
     assert "e-employer_siret" in siret["aria-describedby"] and siret["aria-invalid"] == "true"
     links = [a["href"] for a in soup.select(".error-summary a")]
     assert "#f-employer_siret" in links and "#f-worker_birth_date" in links and "#f-reason" in links
-    assert soup.title.get_text().startswith("Erreur")
+    assert text_at(soup, "title").startswith("Erreur")
     assert await count_requests(site.hub) == 0
 
 
@@ -201,7 +203,7 @@ async def test_third_party_declares_the_worker_consent(site: Site) -> None:
 async def test_csrf_token_is_required(site: Site) -> None:
     async with client() as http:
         status, soup, _ = await submit(http, site.url + "/saisine-pdp", pdp_worker(), csrf="forged-token")
-        assert status == 403 and "expiré" in soup.select_one(".error-summary").get_text()
+        assert status == 403 and "expiré" in text_at(soup, ".error-summary")
         assert value_of(soup, "worker_family_name") == "Durand"  # nothing lost on screen
         token, key = await open_form(http, site.url + "/saisine-pdp")
     async with client() as other:  # a valid token, but not this browser's cookie (cross-site forgery)
@@ -220,7 +222,7 @@ async def test_honeypot_filled_is_refused_and_nothing_stored(site: Site) -> None
     async with client() as http:
         status, soup, _ = await submit(http, site.url + "/saisine-pdp", pdp_worker(site_web="http://spam.example"))
         assert status == 400
-        assert "Rien n'a été enregistré" in soup.select_one(".error-summary").get_text()
+        assert "Rien n'a été enregistré" in text_at(soup, ".error-summary")
         assert value_of(soup, "site_web") == ""
         page = await (await http.get(site.url + "/saisine-pdp")).text()
     assert 'class="hp"' in page and 'tabindex="-1"' in page
@@ -262,7 +264,7 @@ async def test_attachment_type_is_checked_by_its_bytes(site: Site) -> None:
             ("faux.pdf", b"GIF89a" + b"\x00" * 50, "application/pdf"), ("ok.png", PNG, "image/png")])
     assert status == 422
     assert "n'est pas un fichier PDF, JPEG ou PNG" in field_error(soup, "pieces")
-    assert "joignez-les à nouveau" in soup.select_one(".notice").get_text()
+    assert "joignez-les à nouveau" in text_at(soup, ".notice")
     assert value_of(soup, "reason").startswith("Je voudrais")
     assert await count_requests(site.hub) == 0
 
@@ -292,7 +294,7 @@ async def test_double_submit_creates_one_request(site: Site) -> None:
         third = await submit(http, site.url + "/saisine-pdp", pdp_worker(), csrf=token, envoi=key, fresh=False)
     pages = [first, second, third]
     assert [p[0] for p in pages] == [200, 200, 200]
-    references = {p[1].select_one(".reference").get_text() for p in pages}
+    references = {text_at(p[1], ".reference") for p in pages}
     assert len(references) == 1
     assert sum("déjà été envoyée" in p[2] for p in pages) == 2
     assert await count_requests(site.hub) == 1
@@ -345,7 +347,7 @@ async def test_confirmation_email_has_reference_and_link_but_no_health_data(site
     async with client() as http:
         status, soup, _ = await submit(http, site.url + "/saisine-pdp", pdp_worker())
     href = await follow_link(soup)
-    reference = soup.select_one(".reference").get_text()
+    reference = text_at(soup, ".reference")
     async with site.hub.db.session() as session:
         items = (await session.execute(select(OutboxItem).where(OutboxItem.purpose == "confirmation"))).scalars()
         payloads = [await site.hub.outbox.payload(session, item) for item in items]
