@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from bs4 import BeautifulSoup
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from connectors.forms import connector
 from hub.audit import Actor
@@ -412,3 +412,29 @@ async def test_forms_with_every_connector(demo_hub: Hub, start_server: Callable[
             assert resp.status == 200
         async with http.get(server.url + "/static/forms/forms.css") as resp:
             assert resp.status == 200
+
+
+async def test_origin_is_compared_by_host_behind_a_tls_proxy(site: Site) -> None:
+    async with client() as http:
+        token, key = await open_form(http, site.url + "/saisine-pdp")
+        origin = "https://" + site.url.split("://")[1]  # the browser saw https; the proxy spoke http to us
+        async with http.post(site.url + "/saisine-pdp", data={"csrf": token, "envoi": key, **pdp_worker()},
+                             headers={"Origin": origin}) as resp:
+            assert resp.status == 200
+    assert await count_requests(site.hub) == 1
+
+
+async def test_storage_failure_keeps_the_input_and_stores_nothing(site: Site) -> None:
+    async with site.hub.db.session() as session, session.begin():
+        await session.execute(text("ALTER TABLE audit_events RENAME TO audit_events_away"))
+    try:
+        async with client() as http:
+            token, key = await open_form(http, site.url + "/saisine-pdp")
+            status, soup, _ = await submit(http, site.url + "/saisine-pdp", pdp_worker(), csrf=token, envoi=key,
+                                           fresh=False)
+            assert status == 503 and "momentanément indisponible" in text_at(soup, ".error-summary")
+            assert value_of(soup, "worker_family_name") == "Durand" and value_of(soup, "envoi") == key
+    finally:
+        async with site.hub.db.session() as session, session.begin():
+            await session.execute(text("ALTER TABLE audit_events_away RENAME TO audit_events"))
+    assert await count_requests(site.hub) == 0

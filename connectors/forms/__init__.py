@@ -46,7 +46,8 @@ def build_site(hub: Hub) -> FormsSite:
                     max_files=int(extra.get("forms_max_files", 3)))
     proxies = extra.get("trusted_proxies", ())
     return FormsSite(
-        hub=hub, csrf=CsrfGuard(hub.keystore.index_key(), secure=secure), limits=limits,
+        hub=hub, csrf=CsrfGuard(hub.keystore.index_key(), secure=secure, public_url=hub.settings.public_url),
+        limits=limits,
         submissions=RateLimiter(int(extra.get("forms_submissions_per_hour", 10))),
         posts=RateLimiter(int(extra.get("forms_posts_per_hour", 60))),
         searches=RateLimiter(int(extra.get("forms_searches_per_hour", 120))),

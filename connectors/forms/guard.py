@@ -20,6 +20,7 @@ import secrets
 import time
 from collections import OrderedDict, deque
 from collections.abc import Iterable
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -30,9 +31,14 @@ IDEMPOTENCY_FIELD = "envoi"
 
 
 class CsrfGuard:
-    def __init__(self, index_key: bytes, secure: bool) -> None:
+    def __init__(self, index_key: bytes, secure: bool, public_url: str | None = None) -> None:
         self._key = hmac.new(index_key, b"guichet forms csrf v1", hashlib.sha256).digest()
         self.secure = secure
+        self.public_host = urlsplit(public_url).netloc.lower() if public_url else None
+
+    def hosts(self, request: web.Request) -> set[str]:
+        """The host names this site answers as: the request's Host and the configured public URL's."""
+        return {h for h in (request.host.lower(), self.public_host) if h}
 
     def _sign(self, value: str) -> str:
         return hmac.new(self._key, value.encode(), hashlib.sha256).hexdigest()
@@ -53,8 +59,8 @@ class CsrfGuard:
     def check(self, request: web.Request, submitted: str) -> bool:
         origin = request.headers.get("Origin")
         if origin and origin != "null":
-            expected = f"{request.scheme}://{request.host}"
-            if origin != expected:
+            # compare hosts only: behind a TLS-terminating proxy the scheme seen here is http
+            if urlsplit(origin).netloc.lower() not in self.hosts(request):
                 return False
         value = request.cookies.get(CSRF_COOKIE, "")
         if len(value) != 43 or not submitted:

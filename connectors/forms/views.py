@@ -9,6 +9,7 @@ input kept, nothing stored), 400 (honeypot filled: refused, nothing stored, inpu
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -36,6 +37,7 @@ from hub.audit import Actor
 from hub.core import Hub
 from hub.directory.search import search_employers
 
+log = logging.getLogger(__name__)
 PARIS = ZoneInfo("Europe/Paris")
 JINJA: web.AppKey[jinja2.Environment] = web.AppKey("forms_jinja", jinja2.Environment)
 FIELD_LABELS = {
@@ -157,7 +159,14 @@ class FormsSite:
             errors["pieces"] = posted.file_errors
         if errors or draft is None:
             return self.form_page(request, spec, values, errors, status=422, notice=reattach)
-        result = await self.hub.intake.submit(draft, Actor(f"formulaire {spec.slug}", ip))
+        try:
+            result = await self.hub.intake.submit(draft, Actor(f"formulaire {spec.slug}", ip))
+        except Exception:  # noqa: BLE001 - storage unavailable: say so, keep the input, store nothing
+            log.exception("form submission could not be stored")
+            return self.form_page(request, spec, values, {"form": [
+                "Le service est momentanément indisponible : votre demande n'a pas pu être enregistrée. Vos "
+                "informations sont conservées sur cette page : réessayez dans quelques minutes."]},
+                status=503, notice=reattach)
         link = path = None
         if result.created:
             self.submissions.hit(ip)
