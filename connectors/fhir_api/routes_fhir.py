@@ -35,7 +35,15 @@ def fhir_handler(handler: Handler) -> Handler:
         try:
             return await handler(request)
         except FhirError as exc:
-            return error_response(exc)
+            response = error_response(exc)
+            if exc.status == 413:
+                # The unread body stays on the connection: answer, then close it at once rather than let the
+                # server read and drop the rest for its lingering time.
+                response.force_close()
+                await response.prepare(request)
+                await response.write_eof()
+                request.protocol.force_close()
+            return response
         except TRANSIENT:
             return error_response(unavailable())
 
