@@ -61,7 +61,8 @@ class FormsConnector:
         site = build_site(hub)
         app[SITE] = site
         env = aiohttp_jinja2.setup(app, app_key=JINJA, loader=jinja2.FileSystemLoader(HERE / "templates"),
-                                   autoescape=True, default_helpers=False, trim_blocks=True, lstrip_blocks=True)
+                                   autoescape=True, default_helpers=False, trim_blocks=True, lstrip_blocks=True,
+                                   auto_reload=False)
         env.filters["date_fr"] = french_date
         app.router.add_get("/saisine-pdp", site.pdp_get)
         app.router.add_post("/saisine-pdp", site.pdp_post)
