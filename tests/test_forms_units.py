@@ -129,3 +129,12 @@ def test_law_errors_land_on_their_fields() -> None:
     assert set(errors) == {"stoppage_start", "consent_date"}
     _, errors = build_draft(PRE_RETURN, pre_return_gp(requester_kind="employer"), [], TODAY, "k")
     assert list(errors) == ["requester_kind"]
+
+
+def test_an_empty_form_lists_every_missing_field_at_once() -> None:
+    _, errors = build_draft(PDP, {}, [], TODAY, "k")
+    assert set(errors) == {"requester_kind", "requester_email", "worker_family_name", "worker_given_names",
+                           "worker_birth_date", "employer_siret", "stoppage_has", "reason"}
+    _, errors = build_draft(PRE_RETURN, {}, [], TODAY, "k")
+    assert set(errors) == {"requester_kind", "requester_email", "worker_family_name", "worker_given_names",
+                           "worker_birth_date", "employer_siret", "stoppage_start", "stoppage_cause"}

@@ -119,7 +119,7 @@ class _Checker:
 
 
 def _requester(c: _Checker, kind: str) -> Requester:
-    third_party = kind != "worker"
+    third_party = kind not in ("worker", "")  # "": not said yet, its own error is shown
     name = (c.required("requester_name", "Indiquez votre nom et votre prénom.") if third_party
             else c.get("requester_name"))
     organisation = c.get("requester_organisation")
@@ -209,8 +209,6 @@ def build_draft(spec: FormSpec, fields: dict[str, str], files: list[AttachmentDr
                 ) -> tuple[RequestDraft | None, Errors]:
     c = _Checker(fields)
     kind = c.choice("requester_kind", spec.kinds, "Indiquez qui fait la demande.")
-    if not kind:
-        return None, c.errors
     if spec is PRE_RETURN and kind == "employer":
         c.errors.clear()
         draft = RequestDraft(event=spec.event, channel="form", source_key=f"form:{key}",
@@ -239,6 +237,8 @@ def build_draft(spec: FormSpec, fields: dict[str, str], files: list[AttachmentDr
         # follow-up link) is left out, the forms connector queues the one with the link (see confirm.py)
         extra={"form": spec.slug, **({"confirm_to": requester.email, "no_ack": True} if requester.email else {}),
                **({"ins_status": "declared-unverified"} if worker.ins else {})})
+    if not kind:  # every other field was checked; the legal rules depend on who asks
+        return None, c.errors
     checked_by_form = set(c.errors)
     for v in check_request(draft, today):
         name = html_name(v.field)
