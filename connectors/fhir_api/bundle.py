@@ -1,7 +1,8 @@
-"""Reading a message Bundle: the raw bytes, parsed once as JSON and validated once with ``fhir.resources.R4B``.
+"""Reading a message Bundle: the raw bytes, validated once with ``fhir.resources.R4B`` (``model_validate_json``).
 
 Contract: ``parse_message(raw) -> MessageBundle`` or :class:`FhirError` 400 naming the element that does not
-parse (never an exception of another kind). The model is used for reading; nothing is ever re-serialised: the
+parse (never an exception of another kind). The model is used for reading, the plain JSON (``json.loads``, cheap)
+for walking references and the digest; nothing is ever re-serialised from the model: the
 raw bytes are what gets stored. ``MessageBundle.resolve(reference)`` finds an entry by ``fullUrl``, by
 ``Type/id`` or by an absolute URL ending in ``Type/id``; ``digest`` is the SHA-256 of the canonical JSON (keys
 sorted, no spaces), so the same message re-sent with other whitespace is still "the same message".
@@ -77,7 +78,7 @@ def parse_message(raw: bytes) -> MessageBundle:
         raise one(400, "structure", "Bundle.resourceType", "Une ressource Bundle est attendue.",
                   "A Bundle resource is expected (resourceType 'Bundle').", "not-a-bundle")
     try:
-        model = Bundle.model_validate(data)
+        model = Bundle.model_validate_json(raw)
     except ValidationError as exc:
         issues = [Issue("structure", _path(tuple(err["loc"])), f"Élément invalide : {err['msg']}",
                         f"Invalid element: {err['msg']}", "fhir-structure")
