@@ -243,3 +243,46 @@ def test_every_violation_has_both_languages() -> None:
                                         "consent"}
     for v in found:
         assert v.fr and v.en and v.fr != v.en
+
+
+# -- the full matrix: every requester kind × every arrêt case, for both events -------------------------------
+KIND_CODE = {"worker": None, "gp": None, "medecin_conseil": None, "mdt": None,
+             "employer": "employer-cannot-request", "specialist": "requester-not-allowed",
+             "partner": "requester-not-allowed", "coordinator": "requester-not-allowed",
+             "other": "requester-not-allowed"}
+ARRET_CASES = {  # name: (start, end, pre-return violation, violation for any other event)
+    "31 days to the expected end": (TODAY - timedelta(days=10), TODAY + timedelta(days=20), None, None),
+    "30 days to the expected end": (TODAY - timedelta(days=10), TODAY + timedelta(days=19),
+                                    ("stoppage.end", "stoppage-too-short"), None),
+    "31 days so far, no end": (TODAY - timedelta(days=30), None, None, None),
+    "30 days so far, no end": (TODAY - timedelta(days=29), None, ("stoppage.start", "stoppage-too-short"), None),
+    "over yesterday": (TODAY - timedelta(days=90), TODAY - timedelta(days=1), ("stoppage.end", "stoppage-over"),
+                       None),
+    "starts tomorrow": (TODAY + timedelta(days=1), TODAY + timedelta(days=60),
+                        ("stoppage.start", "start-in-future"), ("stoppage.start", "start-in-future")),
+    "pre-reform, 3 months + 1 day": (date(2022, 1, 10), date(2022, 4, 10), None, None),
+    "pre-reform, exactly 3 months": (date(2022, 1, 10), date(2022, 4, 9), ("stoppage.end", "stoppage-too-short"),
+                                     None),
+}
+PRE_REFORM_TODAY = date(2022, 3, 1)
+
+
+@pytest.mark.parametrize("kind", sorted(KIND_CODE))
+@pytest.mark.parametrize("case", sorted(ARRET_CASES))
+def test_matrix_pre_return(kind: str, case: str) -> None:
+    start, end, expected, _ = ARRET_CASES[case]
+    today = PRE_REFORM_TODAY if start.year == 2022 else TODAY
+    consent = ConsentStatement(decision="permit", given_on=today, channel="paper", declared_by="third-party")
+    found = codes(draft(kind=kind, start=start, end=end, consent=consent), today)
+    wanted = ([("requester.kind", KIND_CODE[kind])] if KIND_CODE[kind] else []) + ([expected] if expected else [])
+    assert found == wanted
+
+
+@pytest.mark.parametrize("kind", sorted(KIND_CODE))
+@pytest.mark.parametrize("case", sorted(ARRET_CASES))
+def test_matrix_pdp_referral(kind: str, case: str) -> None:
+    start, end, _, expected = ARRET_CASES[case]
+    today = PRE_REFORM_TODAY if start.year == 2022 else TODAY
+    consent = ConsentStatement(decision="permit", given_on=today, channel="paper", declared_by="third-party")
+    found = codes(draft(event="pdp-referral", kind=kind, start=start, end=end, consent=consent), today)
+    assert found == ([expected] if expected else [])
