@@ -20,7 +20,7 @@ def codes(url: str) -> list[str]:
     for path in (FHIR / "codesystems").glob("*.json"):
         system = CodeSystem.model_validate_json(path.read_bytes())
         if system.url == url:
-            return [c.code for c in system.concept or []]
+            return [str(c.code) for c in system.concept or []]
     raise AssertionError(f"no CodeSystem {url}")
 
 
@@ -38,7 +38,7 @@ def test_profiles_are_r4_structure_definitions() -> None:
         definition = StructureDefinition.model_validate_json(path.read_bytes())
         assert definition.fhirVersion == "4.0.1" and definition.derivation == "constraint"
         assert definition.differential is not None
-        assert all(e.path.split(".")[0] == definition.type for e in definition.differential.element)
+        assert all(str(e.path).split(".")[0] == definition.type for e in definition.differential.element)
 
 
 @pytest.mark.parametrize("event", EVENTS)
