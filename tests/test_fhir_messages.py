@@ -302,3 +302,23 @@ async def test_reply_joins_the_thread_of_the_clients_own_task_only(fhir: Fhir) -
     resource(intruder, "Communication")["basedOn"] = [{"reference": f"Task/{task_id}"}]
     status, outcome = await post_message(fhir.http, fhir.url, token, intruder)
     assert status == 422 and expressions(outcome) == ["Communication.basedOn"]
+
+
+async def test_a_message_accepted_earlier_keeps_its_answer_when_the_law_would_now_refuse_it(directory_hub: Hub
+                                                                                           ) -> None:
+    from connectors.fhir_api.messaging import process_message
+    from connectors.fhir_api.outcome import FhirError
+    from hub.audit import Actor
+    from hub.smart import AccessGrant
+
+    client = await add_client(directory_hub)
+    grant = AccessGrant(client.id, "Logiciel CPTS", "CPTS-NANTES-NORD", ())
+    raw = json.dumps(example("pre-return-visit-request")).encode()
+    first = await process_message(directory_hub, grant, raw, Actor("t"), date.today())
+    two_months_later = date.today() + timedelta(days=60)  # the arrêt is over by then
+    again = await process_message(directory_hub, grant, raw, Actor("t"), two_months_later)
+    assert task_of(again)["id"] == task_of(first)["id"]
+    with pytest.raises(FhirError) as refused:
+        await process_message(directory_hub, grant, json.dumps(example("pre-return-visit-request")).encode(),
+                              Actor("t"), two_months_later)
+    assert refused.value.status == 422

@@ -44,13 +44,25 @@ async def process_message(hub: Hub, grant: AccessGrant, raw: bytes, actor: Actor
     draft = convert.request_draft(view, bundle, grant)
     violations = check_request(draft, today)
     if violations:
-        raise FhirError(422, [Issue("business-rule", convert.law_expression(v.field, view), v.fr, v.en, v.code)
-                              for v in violations])
+        earlier = await _accepted_before(hub, draft.source_key, bundle.digest)
+        if earlier is None:  # a message accepted earlier (say, yesterday) keeps its answer when re-sent
+            raise FhirError(422, [Issue("business-rule", convert.law_expression(v.field, view), v.fr, v.en,
+                                        v.code) for v in violations])
     result = await hub.intake.submit(draft, actor)
     if not result.created and await _stored_digest(hub, result.request_id) != bundle.digest:
         raise _conflict()
     resource = task(result.request_id, result.status, view.event, result.reference)
     return response_bundle(hub.settings.base_url, view.header_id, grant.client_id, view.event, resource)
+
+
+async def _accepted_before(hub: Hub, source_key: str, digest: str) -> str | None:
+    """The id of the request this very message created earlier, if any."""
+    async with hub.db.session() as session:
+        request_id = (await session.execute(select(Request.id).where(Request.source_key == source_key))
+                      ).scalar_one_or_none()
+    if request_id is not None and await _stored_digest(hub, request_id) == digest:
+        return str(request_id)
+    return None
 
 
 async def _stored_digest(hub: Hub, request_id: str) -> str | None:
