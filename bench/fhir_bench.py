@@ -61,8 +61,8 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def wait_ready(url: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
+async def wait_ready(url: str, patience: float = 30.0) -> None:
+    deadline = time.monotonic() + patience
     async with aiohttp.ClientSession() as http:
         while True:
             try:
@@ -72,7 +72,7 @@ async def wait_ready(url: str, timeout: float = 30.0) -> None:
             except aiohttp.ClientError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError(f"{url} did not answer in {timeout} s")
+                raise RuntimeError(f"{url} did not answer in {patience} s")
             await asyncio.sleep(0.1)
 
 
@@ -83,8 +83,9 @@ def bodies(count: int) -> list[bytes]:
     return out
 
 
-async def load(url: str, tokens: list[str], payloads: list[bytes]) -> tuple[float, list[float], dict[int, int]]:
-    """Send every payload once, ``len(tokens)`` at a time (one worker per client); (seconds, latencies, statuses)."""
+async def load(urls: list[str], tokens: list[str], payloads: list[bytes]) -> tuple[float, list[float], dict[int, int]]:
+    """Send every payload once, ``len(tokens)`` at a time (one worker per client, worker i to ``urls[i % n]``);
+    return (seconds, latencies, statuses)."""
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     queue: asyncio.Queue[bytes] = asyncio.Queue()
@@ -93,7 +94,7 @@ async def load(url: str, tokens: list[str], payloads: list[bytes]) -> tuple[floa
     connector = aiohttp.TCPConnector(limit=len(tokens) + 8)
     async with aiohttp.ClientSession(connector=connector) as http:
 
-        async def worker(token: str) -> None:
+        async def worker(url: str, token: str) -> None:
             headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json"}
             while True:
                 try:
@@ -107,7 +108,7 @@ async def load(url: str, tokens: list[str], payloads: list[bytes]) -> tuple[floa
                 latencies.append(time.perf_counter() - start)
 
         began = time.perf_counter()
-        await asyncio.gather(*(worker(t) for t in tokens))
+        await asyncio.gather(*(worker(urls[i % len(urls)], t) for i, t in enumerate(tokens)))
         elapsed = time.perf_counter() - began
     return elapsed, latencies, statuses
 
@@ -115,6 +116,8 @@ async def load(url: str, tokens: list[str], payloads: list[bytes]) -> tuple[floa
 def summary(label: str, count: int, elapsed: float, latencies: list[float], statuses: dict[int, int]) -> float:
     rate = count / elapsed
     cuts = statistics.quantiles(latencies, n=100)
+    if set(statuses) != {200}:
+        print(f"WARNING: {label}: not every call was accepted: {statuses}", flush=True)
     print(f"{label:<34} {rate:9.1f} msg/s   p50 {cuts[49] * 1000:7.1f} ms   p99 {cuts[98] * 1000:7.1f} ms   "
           f"statuses {dict(sorted(statuses.items()))}", flush=True)
     return rate
@@ -122,7 +125,8 @@ def summary(label: str, count: int, elapsed: float, latencies: list[float], stat
 
 async def prepare(home: Path, url: str, schema: str | None, clients: int) -> tuple[dict[str, str], list[Client]]:
     env = {"GUICHET_HOME": str(home), "GUICHET_KEYS_DIR": str(home / "keys"), "GUICHET_DATABASE_URL": url,
-           "GUICHET_CONFIG": str(home / "none.toml"), "GUICHET_ADDRESS": "guichet@spsti-bench.fr"}
+           "GUICHET_CONFIG": str(home / "none.toml"), "GUICHET_ADDRESS": "guichet@spsti-bench.fr",
+           "GUICHET_PUBLIC_URL": "http://guichet-bench.invalid"}  # one issuer for every API process
     if schema:
         env["GUICHET_DATABASE_SCHEMA"] = schema
     settings = load_settings(env)
@@ -144,46 +148,51 @@ async def main() -> None:
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--warmup", type=int, default=300)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument("--servers", type=int, default=1, help="guichet API processes (clients spread over them)")
     parser.add_argument("--py-spy", metavar="FILE", help="record the server with py-spy (collapsed stacks) into FILE")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         async with scratch_database(args.database_url, Path(tmp)) as (url, schema):
             env, clients = await prepare(Path(tmp) / "home", url, schema, args.clients)
-            port, bare_port = free_port(), free_port()
-            env = {**os.environ, **env, "GUICHET_HTTP_PORT": str(port)}
-            server = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "hub.cli", "serve", "--role", "api", env=env,
-                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+            ports, bare_port = [free_port() for _ in range(args.servers)], free_port()
+            servers = [await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "hub.cli", "serve", "--role", "api",
+                env={**os.environ, **env, "GUICHET_HTTP_PORT": str(port)},
+                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL) for port in ports]
             bare = await asyncio.create_subprocess_exec(sys.executable, "-c", BARE_SERVER, str(bare_port))
             try:
-                base = f"http://127.0.0.1:{port}"
-                await wait_ready(base + "/healthz")
+                bases = [f"http://127.0.0.1:{port}" for port in ports]
+                base = bases[0]
+                for b in bases:
+                    await wait_ready(b + "/healthz")
                 await wait_ready(f"http://127.0.0.1:{bare_port}/")
                 async with aiohttp.ClientSession() as http:
                     tokens = [await get_token(http, base, c) for c in clients]
                 payloads = bodies(args.messages + args.warmup)
                 backend = "postgresql" if url.startswith("postgresql") else "sqlite"
-                print(f"backend {backend}, {args.clients} concurrent clients, {args.messages} messages "
+                print(f"backend {backend}, {args.servers} API process(es), {args.clients} concurrent clients, "
+                      f"{args.messages} messages "
                       f"({', '.join(EVENTS)}), {len(payloads[0])} bytes each", flush=True)
-                await load(base + "/fhir/$process-message", tokens, payloads[:args.warmup])
-                spy = await profile(server.pid, args.py_spy) if args.py_spy else None
-                cpu_before = cpu_seconds(server.pid)
-                elapsed, lat, st = await load(base + "/fhir/$process-message", tokens, payloads[args.warmup:])
-                cpu = cpu_seconds(server.pid) - cpu_before
+                targets = [b + "/fhir/$process-message" for b in bases]
+                await load(targets, tokens, payloads[:args.warmup])
+                spy = await profile(servers[0].pid, args.py_spy) if args.py_spy else None
+                cpu_before = sum(cpu_seconds(p.pid) for p in servers)
+                elapsed, lat, st = await load(targets, tokens, payloads[args.warmup:])
+                cpu = sum(cpu_seconds(p.pid) for p in servers) - cpu_before
                 if spy is not None:
                     spy.send_signal(signal.SIGINT)
                     await spy.wait()
                 guichet = summary("guichet $process-message", args.messages, elapsed, lat, st)
-                print(f"  server process CPU: {cpu * 1000 / args.messages:.2f} ms per message "
+                print(f"  guichet process CPU: {cpu * 1000 / args.messages:.2f} ms per message "
                       f"({cpu / elapsed * 100:.0f}% of one core)", flush=True)
                 bare_url = f"http://127.0.0.1:{bare_port}/fhir/$process-message"
-                await load(bare_url, tokens, payloads[:args.warmup])
-                elapsed, lat, st = await load(bare_url, tokens, payloads[args.warmup:])
+                await load([bare_url], tokens, payloads[:args.warmup])
+                elapsed, lat, st = await load([bare_url], tokens, payloads[args.warmup:])
                 baseline = summary("bare aiohttp endpoint (same body)", args.messages, elapsed, lat, st)
                 print(f"ratio guichet / bare aiohttp: {guichet / baseline:.3f} "
                       f"(the bare endpoint is {baseline / guichet:.1f}x faster)", flush=True)
             finally:
-                for proc in (server, bare):
+                for proc in (*servers, bare):
                     proc.terminate()
                     await proc.wait()
 
