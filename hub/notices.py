@@ -2,28 +2,39 @@
 
 Contract (each method adds outbox rows to the caller's session; none sends anything itself):
 - ``on_new_request(session, thread, request, draft, decision)``: acknowledgement to an email requester
-  (reference, who handles it, what happens next — no health data beyond what they sent), confirmation to a form
-  requester who gave an address, and a notification without health data to the recipient physician(s).
-- ``on_new_message(session, request, message_id)``: the physician is told something new arrived.
-- ``on_outbound(session, thread, request, message_id, kind, text)``: a physician's reply or question goes back
-  through the channel the request came from (email: threaded reply from the guichet address).
-Notifications carry a link and a reference, never clinical content.
+  (reference, who handles it — physician and team, or the triage desk —, what happens next; no health data: the
+  worker's name and the text are never echoed), confirmation to a form requester who gave an address, and a
+  notification without health data to the people the request was routed to. ``draft.extra["no_ack"]`` (auto
+  replies, bounces, lists: mail loops) suppresses the acknowledgement, ``draft.extra["no_notify"]`` the
+  notification.
+- ``on_new_message(session, request, message_id)``: the recipients are told something new arrived (not for
+  automatic replies).
+- ``on_outbound(session, thread, request, message_id, kind, text, to=None, in_reply_to=None)``: a physician's
+  reply (``kind="reply"``) or question (``"info-request"``) goes back to an email requester from the guichet
+  address, ``Reply-To`` the thread's reply address, ``In-Reply-To``/``References`` the requester's last message
+  (found in the thread when not given), so their client threads it and their answer lands in the same thread.
+  ``to`` defaults to the requester's address stored (encrypted) with the request.
+Every email we send gets a Message-ID recorded as a ``ThreadAlias``, so answers to it find their thread.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.audit import Actor
 from hub.intake.drafts import RequestDraft
 from hub.outbox import OutboundEmail
 from hub.routing import Decision
-from hub.store.models import Practitioner, Request, Thread, User
+from hub.store.models import Message, Practitioner, Request, Team, Thread, ThreadAlias, User, new_id
 
 if TYPE_CHECKING:
     from hub.core import Hub
+
+SIGNATURE = "Guichet unique santé au travail"
+QUIET_KINDS = ("auto-reply",)
 
 
 class Notices:
@@ -38,45 +49,46 @@ class Notices:
         s = self.hub.settings
         return f"{s.address_local}+{thread.reply_token}@{s.address_domain}"
 
+    def _message_id(self, session: AsyncSession, thread: Thread, local: str) -> str:
+        ref = f"<{local}@{self.hub.settings.address_domain}>"
+        session.add(ThreadAlias(rfc822_id=ref, thread_id=thread.id))
+        return ref
+
+    # -- new requests ---------------------------------------------------------------------------------
     async def on_new_request(self, session: AsyncSession, thread: Thread, request: Request, draft: RequestDraft,
                              decision: Decision) -> None:
-        if draft.channel == "email" and draft.requester.email:
-            await self._acknowledge(session, thread, request, draft, decision)
-        await self._notify_recipients(session, thread, request)
+        quiet = bool(draft.extra.get("no_ack"))
+        if draft.requester.email and not quiet:
+            if draft.channel == "email":
+                await self._acknowledge(session, thread, draft, decision)
+            elif draft.channel == "form":
+                self._confirm_form(session, thread, draft)
+        if not draft.extra.get("no_notify"):
+            await self._notify_recipients(session, thread, request, new_request=True)
 
-    async def on_new_message(self, session: AsyncSession, request: Request, message_id: str) -> None:
-        thread = await session.get(Thread, request.thread_id)
-        if thread is not None:
-            await self._notify_recipients(session, thread, request)
-
-    async def on_outbound(self, session: AsyncSession, thread: Thread, request: Request, message_id: str,
-                          kind: str, text: str, to: str | None, in_reply_to: str | None = None) -> None:
-        """A physician's reply (``kind="reply"``) or question (``"info-request"``) to an email requester."""
-        if thread.channel != "email" or not to:
-            return
-        s = self.hub.settings
-        message_ref = f"<{message_id}@{s.address_domain}>"
-        headers = {"Reply-To": self.reply_address(thread), "Message-ID": message_ref}
-        if in_reply_to:
-            headers["In-Reply-To"] = in_reply_to
-            headers["References"] = in_reply_to
-        label = "Réponse" if kind == "reply" else "Demande de précisions"
-        self.hub.outbox.enqueue_email(session, kind, OutboundEmail(
-            to=[to], subject=f"[{thread.reference}] {label}", text=text, from_addr=self.from_addr,
-            headers=headers), thread_id=thread.id)
-
-    async def _acknowledge(self, session: AsyncSession, thread: Thread, request: Request, draft: RequestDraft,
-                           decision: Decision) -> None:
-        who = "la coordination du guichet, qui l'orientera vers le bon médecin du travail"
+    async def handled_by(self, session: AsyncSession, decision: Decision) -> str:
+        """French words for who will handle a request: "Dr X, médecin du travail (équipe Y)"."""
+        team = await session.get(Team, decision.team_id) if decision.team_id is not None else None
         if decision.practitioner_id is not None:
             doctor = await session.get(Practitioner, decision.practitioner_id)
             if doctor is not None:
-                who = doctor.display_name + ", médecin du travail"
+                return f"{doctor.display_name}, médecin du travail" + (f" ({team.name})" if team else "")
+        if team is not None and team.kind != "triage":
+            return f"l'{team.name}" if team.name[:1] in "AEÉIOU" else f"l'équipe « {team.name} »"
+        return "la coordination du guichet, qui l'orientera vers le médecin du travail compétent"
+
+    async def _acknowledge(self, session: AsyncSession, thread: Thread, draft: RequestDraft,
+                           decision: Decision) -> None:
+        who = await self.handled_by(session, decision)
         text = (f"Bonjour,\n\nNous avons bien reçu votre message. Référence : {thread.reference}.\n\n"
-                f"Il sera traité par {who}. La réponse vous parviendra par courriel, dans ce même fil de "
-                "discussion : répondez simplement à ce message pour compléter votre demande.\n\n"
-                "Guichet unique santé au travail\n")
-        headers = {"Reply-To": self.reply_address(thread), "Auto-Submitted": "auto-replied"}
+                f"Il sera traité par {who}.\n\n"
+                "La suite : la réponse vous parviendra par courriel, dans ce même fil de discussion. Pour "
+                "compléter votre demande (document, précision), répondez simplement à ce message en rappelant "
+                "la référence si vous écrivez séparément.\n\n"
+                "Ce message est un accusé de réception automatique ; il ne reprend volontairement aucune "
+                f"information médicale.\n\n{SIGNATURE}\n")
+        headers = {"Reply-To": self.reply_address(thread), "Auto-Submitted": "auto-replied",
+                   "Message-ID": self._message_id(session, thread, f"ack.{new_id()}")}
         if draft.rfc822_id:
             headers["In-Reply-To"] = draft.rfc822_id
             headers["References"] = draft.rfc822_id
@@ -85,17 +97,83 @@ class Notices:
             to=[draft.requester.email], subject=f"[{thread.reference}] Accusé de réception", text=text,
             from_addr=self.from_addr, headers=headers), thread_id=thread.id)
 
-    async def _notify_recipients(self, session: AsyncSession, thread: Thread, request: Request) -> None:
-        if request.assigned_practitioner_id is None:
+    def _confirm_form(self, session: AsyncSession, thread: Thread, draft: RequestDraft) -> None:
+        assert draft.requester.email is not None
+        text = (f"Bonjour,\n\nVotre demande a bien été enregistrée sous la référence {thread.reference}.\n\n"
+                "Le service de prévention et de santé au travail vous recontactera. Ce courriel ne reprend "
+                f"volontairement aucune information médicale.\n\n{SIGNATURE}\n")
+        headers = {"Auto-Submitted": "auto-generated",
+                   "Message-ID": self._message_id(session, thread, f"confirm.{new_id()}")}
+        self.hub.outbox.enqueue_email(session, "confirmation", OutboundEmail(
+            to=[draft.requester.email], subject=f"[{thread.reference}] Demande enregistrée", text=text,
+            from_addr=self.from_addr, headers=headers), thread_id=thread.id)
+
+    # -- new messages on a thread ---------------------------------------------------------------------
+    async def on_new_message(self, session: AsyncSession, request: Request, message_id: str) -> None:
+        kind = (await session.execute(select(Message.kind).where(Message.id == message_id))).scalar_one_or_none()
+        if kind in QUIET_KINDS:
             return
-        emails = (await session.execute(
-            select(User.email).where(User.practitioner_id == request.assigned_practitioner_id,
-                                     User.active.is_(True)))).scalars().all()
+        thread = await session.get(Thread, request.thread_id)
+        if thread is not None:
+            await self._notify_recipients(session, thread, request, new_request=False)
+
+    # -- physician → requester ------------------------------------------------------------------------
+    async def on_outbound(self, session: AsyncSession, thread: Thread, request: Request, message_id: str,
+                          kind: str, text: str, to: str | None = None, in_reply_to: str | None = None) -> None:
+        """A physician's reply (``kind="reply"``) or question (``"info-request"``) to an email requester."""
+        if thread.channel != "email":
+            return
+        if not to:
+            to = await self._requester_email(session, request)
+        if not to:
+            return
+        inbound = [i for i in (await session.execute(
+            select(Message.rfc822_id).where(Message.thread_id == thread.id, Message.direction == "in",
+                                            Message.rfc822_id.is_not(None))
+            .order_by(Message.created_at))).scalars().all() if i]
+        in_reply_to = in_reply_to or (inbound[-1] if inbound else None)
+        references = list(dict.fromkeys([*inbound[:1], *([in_reply_to] if in_reply_to else [])]))
+        headers = {"Reply-To": self.reply_address(thread),
+                   "Message-ID": self._message_id(session, thread, message_id)}
+        if in_reply_to:
+            headers["In-Reply-To"] = in_reply_to
+            headers["References"] = " ".join(references)
+        label = "Réponse du médecin du travail" if kind == "reply" else "Demande de précisions du médecin du travail"
+        body = (f"{text.rstrip()}\n\n-- \nRéférence : {thread.reference}. Pour répondre, utilisez simplement la "
+                f"fonction « Répondre » de votre messagerie : votre réponse sera rattachée à ce dossier.\n"
+                f"{SIGNATURE}\n")
+        self.hub.outbox.enqueue_email(session, kind, OutboundEmail(
+            to=[to], subject=f"[{thread.reference}] {label}", text=body, from_addr=self.from_addr,
+            headers=headers), thread_id=thread.id)
+
+    async def _requester_email(self, session: AsyncSession, request: Request) -> str | None:
+        payload: dict[str, Any] = await self.hub.sealer.open_json(
+            session, request.data_key_id, "requests", request.id, "payload", request.payload_enc)
+        await self.hub.audit.record(session, actor=Actor("notices", "hub"), action="read", entity_type="Task",
+                                    entity_id=request.id, detail="requester address for an outbound email")
+        email = (payload.get("requester") or {}).get("email")
+        return str(email) if email else None
+
+    # -- notifications --------------------------------------------------------------------------------
+    async def _recipient_emails(self, session: AsyncSession, request: Request) -> list[str]:
+        query = select(User.email).where(User.active.is_(True))
+        if request.assigned_practitioner_id is not None:
+            query = query.where(User.practitioner_id == request.assigned_practitioner_id)
+        elif request.assigned_team_id is not None and not request.in_triage:
+            query = query.join(Practitioner, Practitioner.id == User.practitioner_id).where(
+                Practitioner.team_id == request.assigned_team_id, User.role.in_(("physician", "nurse")))
+        else:
+            query = query.where(User.role == "coordinator")
+        return list(dict.fromkeys((await session.execute(query)).scalars().all()))
+
+    async def _notify_recipients(self, session: AsyncSession, thread: Thread, request: Request,
+                                 new_request: bool) -> None:
         link = f"{self.hub.settings.base_url}/inbox/threads/{thread.id}"
-        for email in emails:
+        what = "Une nouvelle demande" if new_request else "Un nouveau message"
+        subject = "Nouvelle demande" if new_request else "Nouveau message"
+        for email in await self._recipient_emails(session, request):
             self.hub.outbox.enqueue_email(session, "notify", OutboundEmail(
-                to=[email], subject=f"[{thread.reference}] Nouveau message sur le guichet",
-                text=("Bonjour,\n\nUn nouveau message vous attend sur le guichet unique (référence "
-                      f"{thread.reference}).\n\nPour le lire : {link}\n\nCe courriel ne contient aucune "
-                      "donnée de santé.\n"),
+                to=[email], subject=f"[{thread.reference}] {subject} sur le guichet",
+                text=(f"Bonjour,\n\n{what} vous attend sur le guichet unique (référence {thread.reference}).\n\n"
+                      f"Pour le lire : {link}\n\nCe courriel ne contient aucune donnée de santé.\n\n{SIGNATURE}\n"),
                 from_addr=self.from_addr, headers={"Auto-Submitted": "auto-generated"}), thread_id=thread.id)

@@ -1,0 +1,123 @@
+"""The aiosmtpd handler: accepts mail for the guichet address, stores it through intake, then answers.
+
+Contract (the protocol itself is aiosmtpd's ``SMTP``; this class only implements its hooks):
+- ``handle_RCPT``: ``250`` for ``settings.address`` and for ``local+token@domain`` when the token is a thread's
+  reply token; ``550 5.1.1`` for any other recipient (or an unknown token); ``451`` when storage is down.
+- ``handle_DATA``: parses the message, turns it into a ``MessageDraft`` (a reply: by ``+token`` recipient, or by
+  In-Reply-To/References matching a stored Message-ID) or a ``RequestDraft`` (a new request), awaits
+  ``hub.intake`` and answers ``250`` only once it is committed. Any storage error → ``451 4.3.0`` (the sender
+  retries; nothing is lost). Our own messages are dropped (a loop), bounces go to the thread they are about
+  (and mark the outbox row dead) or are dropped when they match nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from typing import Any
+
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from connectors.smtp import bounces, convert, lookup
+from connectors.smtp.loops import classify
+from connectors.smtp.parse import ParsedMail, parse_mail
+from hub.audit import Actor
+from hub.core import Hub
+
+log = logging.getLogger(__name__)
+OK_RCPT = "250 2.1.5 OK"
+NO_SUCH_USER = "550 5.1.1 No such recipient here"
+TEMPFAIL = "451 4.3.0 Temporary failure, please retry"
+
+
+class IntakeHandler:
+    """Hooks called by ``aiosmtpd.smtp.SMTP`` for each session."""
+
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+        self.accepted = 0
+
+    def _split(self, address: str) -> tuple[str, str | None] | None:
+        """(local, token) when ``address`` is ours, else ``None``."""
+        settings = self.hub.settings
+        local, _, domain = address.lower().rpartition("@")
+        if domain != settings.address_domain:
+            return None
+        if local == settings.address_local:
+            return local, None
+        base, plus, token = local.partition("+")
+        if plus and base == settings.address_local and token:
+            return base, token
+        return None
+
+    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
+                          rcpt_options: list[str]) -> str:
+        parts = self._split(address)
+        if parts is None:
+            return NO_SUCH_USER
+        token = parts[1]
+        if token is not None:
+            try:
+                if await lookup.thread_by_token(self.hub, token) is None:
+                    return NO_SUCH_USER
+            except Exception:  # noqa: BLE001 - storage down
+                log.exception("reply-token look-up failed")
+                return TEMPFAIL
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return OK_RCPT
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        raw = envelope.original_content or b""
+        if isinstance(envelope.content, str) and not raw:
+            raw = envelope.content.encode("utf-8", "surrogateescape")
+        peer = session.peer[0] if isinstance(session.peer, tuple) else str(session.peer)
+        try:
+            status = await self.store(raw, envelope.mail_from or "", list(envelope.rcpt_tos), peer)
+        except Exception:  # noqa: BLE001 - storage (or anything) failed: the sender must retry
+            log.exception("could not store a message from %s", envelope.mail_from)
+            return TEMPFAIL
+        self.accepted += 1
+        return status
+
+    async def store(self, raw: bytes, mail_from: str, rcpt_tos: list[str], peer: str) -> str:
+        """Commit the message (or decide to drop it) and return the 250 line; raises on storage errors."""
+        mail = parse_mail(raw)
+        disposition = classify(mail, mail_from, self.hub.settings)
+        if disposition == "own":
+            log.warning("dropped a message from our own address or domain (mail loop): %s", mail.message_id)
+            return "250 2.0.0 OK: ignored (sent by this guichet)"
+        actor = Actor(f"email:{mail.from_addr or mail_from}"[:200], f"smtp:{peer}")
+        thread_id = await self._thread(mail, rcpt_tos, disposition)
+        if disposition == "bounce":
+            return await self._bounce(mail, raw, mail_from, thread_id, actor)
+        if thread_id is not None:
+            result = await self.hub.intake.add_message(
+                convert.message_draft(mail, raw, thread_id, disposition, mail_from), actor)
+            return f"250 2.0.0 OK: added to thread {result.thread_id}"
+        rpps = None if mail.broken else convert.extract.find_rpps(mail.text)
+        sender = await lookup.practitioner(self.hub, mail.from_addr, rpps)
+        draft = convert.request_draft(mail, raw, disposition, mail_from, sender, date.today())
+        submitted = await self.hub.intake.submit(draft, actor)
+        return f"250 2.0.0 OK: {submitted.reference}"
+
+    async def _thread(self, mail: ParsedMail, rcpt_tos: list[str], disposition: str) -> str | None:
+        for rcpt in rcpt_tos:
+            parts = self._split(rcpt)
+            if parts is not None and parts[1] is not None:
+                found = await lookup.thread_by_token(self.hub, parts[1])
+                if found is not None:
+                    return found
+        ids: list[Any] = list(mail.in_reply_to) + list(reversed(mail.references))
+        if disposition == "bounce":
+            ids = list(mail.bounced_ids) + ids
+        return await lookup.thread_by_message_ids(self.hub, ids)
+
+    async def _bounce(self, mail: ParsedMail, raw: bytes, mail_from: str, thread_id: str | None,
+                      actor: Actor) -> str:
+        if thread_id is None:
+            log.warning("dropped a delivery report that matches no thread: %s", mail.message_id)
+            return "250 2.0.0 OK: delivery report ignored"
+        await self.hub.intake.add_message(convert.message_draft(mail, raw, thread_id, "bounce", mail_from), actor)
+        await bounces.mark_bounced(self.hub, thread_id, mail.bounced_ids, bounces.diagnostic(mail.text))
+        return "250 2.0.0 OK: delivery report recorded"

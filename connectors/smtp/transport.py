@@ -1,0 +1,96 @@
+"""Outbound email through the relay (``settings.smtp_relay`` = ``host:port``) with aiosmtplib.
+
+Contract: ``EmailTransport(settings).deliver(payload)`` (an ``OutboundEmail`` as a dict, from the outbox)
+builds an RFC 5322 message — From, To, Subject, Date, Message-ID (the payload's when given), and the payload's
+other headers (Reply-To, In-Reply-To, References, Auto-Submitted) — and sends it, with STARTTLS when the relay
+offers it. Connection problems and 4xx answers raise ``TransientDeliveryError`` (the outbox retries);
+5xx answers raise ``PermanentDeliveryError`` (dead letter at once).
+"""
+
+from __future__ import annotations
+
+import ssl
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from typing import Any
+
+import aiosmtplib
+
+from hub.config import Settings
+from hub.outbox import PermanentDeliveryError, TransientDeliveryError
+from hub.store.models import utcnow
+from hub.tls import client_context
+
+SKIP_HEADERS = {"from", "to", "subject", "date", "message-id", "cc", "bcc"}
+
+
+def build_message(payload: dict[str, Any], domain: str) -> EmailMessage:
+    msg = EmailMessage()
+    headers: dict[str, str] = dict(payload.get("headers") or {})
+    msg["From"] = payload["from_addr"]
+    msg["To"] = ", ".join(payload["to"])
+    msg["Subject"] = payload["subject"]
+    msg["Date"] = format_datetime(utcnow())
+    msg["Message-ID"] = headers.get("Message-ID") or make_msgid(domain=domain)
+    for name, value in headers.items():
+        if name.lower() not in SKIP_HEADERS and value:
+            msg[name] = value
+    msg.set_content(payload["text"], charset="utf-8")
+    for att in payload.get("attachments") or []:
+        content = att["content"]
+        data = content.encode("latin-1") if isinstance(content, str) else bytes(content)
+        maintype, _, subtype = str(att.get("content_type", "application/octet-stream")).partition("/")
+        msg.add_attachment(data, maintype=maintype, subtype=subtype or "octet-stream",
+                           filename=att.get("filename", "piece-jointe"))
+    return msg
+
+
+def parse_relay(relay: str) -> tuple[str, int]:
+    host, _, port = relay.rpartition(":")
+    if not host:
+        return relay, 25
+    return host.strip("[]"), int(port)
+
+
+class EmailTransport:
+    """The outbox transport of kind ``email``."""
+
+    def __init__(self, settings: Settings, tls_context: ssl.SSLContext | None = None, timeout: float = 30) -> None:
+        self.settings = settings
+        self.timeout = timeout
+        extra = settings.extra
+        self.tls_context = tls_context or client_context(
+            verify=bool(extra.get("smtp_relay_tls_verify", True)),
+            cafile=extra.get("smtp_relay_cafile"))
+
+    async def deliver(self, payload: dict[str, Any]) -> None:
+        if not self.settings.smtp_relay:
+            raise TransientDeliveryError("no SMTP relay configured (GUICHET_SMTP_RELAY)")
+        host, port = parse_relay(self.settings.smtp_relay)
+        msg = build_message(payload, self.settings.address_domain)
+        client = aiosmtplib.SMTP(hostname=host, port=port, timeout=self.timeout, start_tls=False,
+                                 tls_context=self.tls_context, local_hostname=self.settings.address_domain)
+        try:
+            await client.connect()
+            if client.supports_extension("starttls"):
+                await client.starttls()
+            await client.send_message(msg, sender=self.settings.address, recipients=list(payload["to"]))
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            codes = [r.code for r in exc.recipients]
+            error = f"recipients refused: {'; '.join(f'{r.code} {r.message}' for r in exc.recipients)}"
+            if all(code >= 500 for code in codes):
+                raise PermanentDeliveryError(error) from exc
+            raise TransientDeliveryError(error) from exc
+        except aiosmtplib.SMTPResponseException as exc:
+            error = f"relay answered {exc.code} {exc.message}"
+            if exc.code >= 500:
+                raise PermanentDeliveryError(error) from exc
+            raise TransientDeliveryError(error) from exc
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            raise TransientDeliveryError(f"relay unreachable: {type(exc).__name__}: {exc}") from exc
+        finally:
+            if client.is_connected:
+                try:
+                    await client.quit()
+                except (aiosmtplib.SMTPException, OSError):
+                    client.close()
