@@ -8,9 +8,9 @@ from email.utils import make_msgid
 
 from sqlalchemy import select
 
+from connectors.smtp.sink import Received
 from hub.core import Hub
 from hub.store.models import Message, Practitioner, Request, Thread, new_id, utcnow
-from connectors.smtp.sink import Received
 from tests.test_smtp_support import GP, Guichet, count, gp_mail, message_bodies, only_request, rcpt_code, start_guichet
 
 BODY = ("Bonjour,\n\nJe vous adresse M. Yannick KERBRAT, né le 14/03/1978, en arrêt depuis deux mois pour "

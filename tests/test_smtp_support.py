@@ -6,6 +6,7 @@ import asyncio
 import smtplib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 from email.message import EmailMessage
 from email.utils import make_msgid
 
@@ -54,7 +55,8 @@ def send_sync(port: int, msg: EmailMessage | bytes, mail_from: str, rcpt: list[s
         try:
             return client.data(raw)
         except smtplib.SMTPDataError as exc:
-            return exc.smtp_code, exc.smtp_error
+            error = exc.smtp_error
+            return exc.smtp_code, error if isinstance(error, bytes) else error.encode()
 
 
 def rcpt_code(port: int, address: str, mail_from: str = GP) -> int:
@@ -87,7 +89,7 @@ def gp_mail(body: str, subject: str = "Demande d'avis", sender: str = GP, to: st
     return msg
 
 
-async def count(hub: Hub, model: type, *where: object) -> int:
+async def count(hub: Hub, model: type, *where: Any) -> int:
     async with hub.db.session() as session:
         return int((await session.execute(select(func.count()).select_from(model).where(*where))).scalar_one())
 
