@@ -6,9 +6,9 @@ import asyncio
 import smtplib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 from email.message import EmailMessage
 from email.utils import make_msgid
+from typing import Any
 
 from sqlalchemy import func, select
 
