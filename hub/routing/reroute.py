@@ -4,13 +4,14 @@ Contract:
 - ``await reroute(hub, request_id, actor, today=None)`` recomputes the routing of one open request from its
   stored facts (its encrypted payload, opened with ``hub.sealer``) with ``hub.router``, and, in ONE
   transaction: marks the previous ``RoutingDecision`` rows ``current=False`` and adds the new one, updates the
-  request's assignment columns, records an audit event (the payload was read), and notifies the new physician.
+  request's assignment columns, records an audit event (the payload was read), and notifies whoever must now
+  act (the physician, else the team, else the coordinators: ``hub.notices``).
   When the new decision is the same as the current one, nothing but the audit event is written. Returns the
   :class:`Decision`. Raises :class:`RerouteError` (French message) for an unknown or closed request.
 - ``await reroute_outcome(…)`` does the same and also returns what the request had before.
 - ``await reroute_many(hub, actor, only_triage=True)`` re-routes every open request waiting in triage (or every
   open request), one transaction each, oldest first, leaving alone those whose current decision was made by a
-  person (``decided_by`` not starting with ``router``). Returns the outcomes.
+  person (rule ``manual``, or ``decided_by`` not starting with ``router``). Returns the outcomes.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from hub.core import Hub
 
 ROUTER_PREFIX = "router"
+MANUAL_RULE = "manual"  # hub.inbox.reassign
 
 
 class RerouteError(LookupError):
@@ -115,6 +117,11 @@ def _same(row: RoutingDecision | None, request: Request, decision: Decision) -> 
                 decision.triage_reason, decision.explanation, decision.employer_id, decision.in_triage))
 
 
+def _lead(a: Assignment) -> tuple[int | None, int | None, bool]:
+    """Who must act: the physician, else the team, else the triage queue (not the informed team)."""
+    return (a.practitioner_id, a.team_id if a.practitioner_id is None else None, a.in_triage)
+
+
 def _describe(a: Assignment) -> str:
     parts = ([f"triage ({a.triage_reason})"] if a.in_triage else []) + (
         [f"practitioner {a.practitioner_id}"] if a.practitioner_id is not None else []) + (
@@ -165,7 +172,7 @@ async def reroute_outcome(hub: Hub, request_id: str, actor: Actor, today: date |
         await hub.audit.record(session, actor=actor, action="reroute", entity_type="Task", entity_id=request.id,
                                detail=(f"rule {decision.rule}: {_describe(before)} -> {_describe(after)}"
                                        + ("" if recorded else " (unchanged)"))[:300])
-        newly_assigned = decision.practitioner_id is not None and decision.practitioner_id != before.practitioner_id
+        newly_assigned = _lead(before) != _lead(after)
         if recorded and newly_assigned:
             await hub.notices.on_new_message(session, request, "")
     if recorded and newly_assigned:
@@ -194,7 +201,8 @@ async def reroute_many(hub: Hub, actor: Actor, only_triage: bool = True, today: 
              .outerjoin(RoutingDecision, (RoutingDecision.request_id == Request.id)
                         & RoutingDecision.current.is_(True))
              .where(Request.status.not_in(CLOSED_STATUSES),
-                    or_(RoutingDecision.id.is_(None), RoutingDecision.decided_by.startswith(ROUTER_PREFIX)))
+                    or_(RoutingDecision.id.is_(None),
+                        RoutingDecision.decided_by.startswith(ROUTER_PREFIX) & (RoutingDecision.rule != MANUAL_RULE)))
              .order_by(Request.created_at, Request.id))
     if only_triage:
         query = query.where(Request.in_triage.is_(True))
