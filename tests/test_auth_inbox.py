@@ -109,3 +109,12 @@ async def test_logout_ends_the_session(demo_hub: Hub, start_server) -> None:
         assert again.status == 401 and (await again.json())["error"] == "Connexion requise."
     async with demo_hub.db.session() as session:
         assert (await session.execute(select(WebSession))).scalars().all() == []
+
+
+async def test_cookie_is_secure_when_published_over_https(demo_hub: Hub, start_server) -> None:
+    demo_hub.settings = demo_hub.settings.with_(public_url="https://guichet.spsti-demo.fr")
+    srv = await start_server(demo_hub)
+    async with _client() as client:
+        response = await client.post(f"{srv.url}/api/login", json={"email": ANNE, "password": PASSWORD})
+        cookie = next(v for v in response.headers.getall("Set-Cookie") if v.startswith("guichet_session="))
+    assert response.status == 200 and "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie

@@ -5,7 +5,8 @@ Contract:
   :class:`BoxItem` (newest activity first, ordered by ``(last_activity_at, id)`` descending) and
   ``next_cursor`` (opaque, ``None`` on the last page). Subjects are decrypted; payloads are not.
   The caller audits the listing (subjects may be health data).
-- ``await unread_counts(session, viewer, boxes)`` returns ``{box: n}`` (capped at ``COUNT_CAP``): requests of
+- ``await unread_counts(session, viewer, boxes)`` returns ``{box: n}`` (capped at ``COUNT_CAP``; the inbox asks
+  for ``COUNTED_BOXES``, the open ones): requests of
   the box whose ``last_activity_at`` is after the viewer's last reading of the thread.
 Raises ``Invalid`` (French) on an unknown box or a malformed cursor, ``Forbidden`` on the triage box for a
 non-coordinator.
@@ -31,8 +32,6 @@ from sqlalchemy import (
     and_,
     bindparam,
     column,
-    exists,
-    func,
     or_,
     select,
     text,
@@ -50,7 +49,8 @@ if TYPE_CHECKING:
     from hub.core import Hub
 
 MAX_LIMIT = 200
-COUNT_CAP = 999
+COUNT_CAP = 99  # shown as « 99+ »
+COUNTED_BOXES = ("todo", "in-progress", "waiting", "triage")  # closed boxes carry no unread count
 
 
 @dataclass
@@ -141,31 +141,45 @@ def visible_clause(viewer: Viewer) -> ColumnElement[bool]:
 SCOPE_COLUMNS = ("assigned_practitioner_id", "assigned_team_id", "informed_team_id", "in_triage")
 
 
-def _page_ids(viewer: Viewer, box: str, statuses: tuple[str, ...], limit: int,
-              after: tuple[datetime, str] | None) -> TextualSelect | None:
-    """The ids of one page: a UNION of (scope, status) branches, each an ordered index range limited to the page.
-
-    Plain SQL with bound parameters (column names come from ``SCOPE_COLUMNS`` only): building the same query
-    from 30-odd SQLAlchemy selects costs more Python time than running it."""
+def _branches(viewer: Viewer, box: str, statuses: tuple[str, ...], columns: str, extra: str,
+              params: dict[str, Any], disjoint: bool = False) -> list[str]:
+    """One ``SELECT columns FROM requests WHERE <scope> = :v AND status = :s <extra>`` per (scope, status): each
+    is a prefix range of one box index. Column names come from ``SCOPE_COLUMNS`` only; values are bound.
+    ``disjoint``: each branch also excludes the rows an earlier scope already yields (for UNION ALL)."""
     branches: list[str] = []
-    binds: list[BindParameter[Any]] = []
-    params: dict[str, Any] = {"lim": limit, "lim1": limit + 1}
-    keyset = " AND (last_activity_at, id) < (:at, :aid)" if after is not None else ""
+    earlier: list[str] = []
     for n, (name, value) in enumerate(_scopes(viewer, box)):
         if name not in SCOPE_COLUMNS:
             raise ValueError(f"not a scope column: {name}")
         params[f"v{n}"] = value
+        exclude = "".join(f" AND {e}" for e in earlier) if disjoint else ""
         for m, status in enumerate(statuses):
             params[f"s{m}"] = status
-            branches.append(f"SELECT * FROM (SELECT id, last_activity_at FROM requests WHERE {name} = :v{n} "  # noqa: S608
-                            f"AND status = :s{m}{keyset} ORDER BY last_activity_at DESC, id DESC LIMIT :lim) "
-                            f"AS b{n}_{m}")
+            branches.append(f"SELECT {columns} FROM requests WHERE {name} = :v{n} AND status = :s{m}"  # noqa: S608
+                            f"{exclude}{extra}")
+        earlier.append(f"{name} IS NOT TRUE" if name == "in_triage" else
+                       f"({name} IS NULL OR {name} <> :v{n})")
+    return branches
+
+
+def _page_ids(viewer: Viewer, box: str, statuses: tuple[str, ...], limit: int,
+              after: tuple[datetime, str] | None) -> TextualSelect | None:
+    """The ids of one page: a UNION of (scope, status) branches, each an ordered index range limited to the page.
+
+    Plain SQL with bound parameters: building the same query from 30-odd SQLAlchemy selects costs more Python
+    time than running it."""
+    binds: list[BindParameter[Any]] = []
+    params: dict[str, Any] = {"lim": limit, "lim1": limit + 1}
+    keyset = " AND (last_activity_at, id) < (:at, :aid)" if after is not None else ""
+    branches = _branches(viewer, box, statuses, "id, last_activity_at",
+                         f"{keyset} ORDER BY last_activity_at DESC, id DESC LIMIT :lim", params)
     if not branches:
         return None
     if after is not None:
         params["at"], params["aid"] = after
         binds.append(bindparam("at", type_=UTCDateTime()))
-    sql = (f"SELECT id, last_activity_at FROM ({' UNION '.join(branches)}) AS page "  # noqa: S608 - see above
+    union = " UNION ".join(f"SELECT * FROM ({b}) AS b{i}" for i, b in enumerate(branches))  # noqa: S608
+    sql = (f"SELECT id, last_activity_at FROM ({union}) AS page "  # noqa: S608 - see _branches
            "ORDER BY last_activity_at DESC, id DESC LIMIT :lim1")
     return (text(sql).bindparams(*binds, **params)
             .columns(column("id", String()), column("last_activity_at", UTCDateTime())))
@@ -222,19 +236,22 @@ async def load_items(hub: Hub, session: AsyncSession, viewer: Viewer, request_id
 
 
 async def unread_counts(session: AsyncSession, viewer: Viewer, boxes: tuple[str, ...]) -> dict[str, int]:
+    """Unread requests per box, each count stopping at ``COUNT_CAP``. The visible rows are streamed branch by
+    branch (index ranges, as for pages; disjoint, so UNION ALL counts each request once) so that the planner never
+    scans the whole table for a small team, and stops as soon as the cap is reached."""
     counts: dict[str, int] = {}
-    seen = exists().where(ThreadRead.thread_id == Request.thread_id, ThreadRead.user_id == viewer.user_id,
-                          ThreadRead.read_at >= Request.last_activity_at)
     for box in boxes:
         if box == "triage" and not viewer.triage:
             continue
-        if not viewer.sees_clinical:
+        params: dict[str, Any] = {"u": viewer.user_id, "cap": COUNT_CAP}
+        branches = _branches(viewer, box, BOXES[box], "thread_id, last_activity_at", "", params, disjoint=True)
+        if not branches:
             counts[box] = 0
             continue
-        where = Request.in_triage.is_(True) if box == "triage" else visible_clause(viewer)
-        capped = (select(Request.id).where(where, Request.status.in_(BOXES[box]), ~seen)
-                  .limit(COUNT_CAP).subquery())
-        counts[box] = int((await session.execute(select(func.count()).select_from(capped))).scalar_one())
+        sql = (f"SELECT count(*) FROM (SELECT 1 FROM ({' UNION ALL '.join(branches)}) AS v "  # noqa: S608
+               "WHERE NOT EXISTS (SELECT 1 FROM thread_reads AS tr WHERE tr.user_id = :u "
+               "AND tr.thread_id = v.thread_id AND tr.read_at >= v.last_activity_at) LIMIT :cap) AS c")
+        counts[box] = int((await session.execute(text(sql), params)).scalar_one())
     return counts
 
 
@@ -243,7 +260,7 @@ async def browse(hub: Hub, viewer: Viewer, box: str, limit: int = 50, cursor: st
     """One page of a box (and, when asked, the unread counts of every box), in one audited transaction."""
     async with hub.db.session() as session, session.begin():
         page = await list_box(hub, session, viewer, box, limit, cursor)
-        unread = await unread_counts(session, viewer, tuple(BOXES)) if counts else {}
+        unread = await unread_counts(session, viewer, COUNTED_BOXES) if counts else {}
         if page.items:
             await hub.audit.record(session, actor=viewer.actor(source), action="read", entity_type="TaskList",
                                    detail=f"box {box}: {len(page.items)} item(s)")

@@ -157,6 +157,12 @@ def same_origin(request: web.Request) -> bool:
     return origin.rstrip("/") == f"{request.scheme}://{request.host}"
 
 
+def cookie_secure(hub: Hub) -> bool:
+    """Cookies are ``Secure`` when we serve TLS or are published behind an ``https://`` URL."""
+    settings = hub.settings
+    return settings.tls_enabled or (settings.public_url or "").lower().startswith("https://")
+
+
 def set_session_cookie(response: web.StreamResponse, new: NewSession, secure: bool) -> None:
     response.set_cookie(COOKIE, new.token, max_age=new.max_age, path="/", httponly=True, samesite="Lax",
                         secure=secure)

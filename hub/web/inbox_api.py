@@ -22,6 +22,7 @@ from hub.web.auth import (
     LoginRefused,
     clear_session_cookie,
     client_source,
+    cookie_secure,
     login,
     logout,
     same_origin,
@@ -63,7 +64,7 @@ async def api_login(request: web.Request) -> web.Response:
     except LoginRefused as refused:
         return json_error(refused.message, refused.status)
     response = web.json_response({"csrf_token": new.csrf_token, "expires_in": new.max_age})
-    set_session_cookie(response, new, request.app[HUB].settings.tls_enabled)
+    set_session_cookie(response, new, cookie_secure(request.app[HUB]))
     return response
 
 
@@ -72,7 +73,7 @@ async def api_logout(request: web.Request) -> web.Response:
     check_csrf(request, info, None)
     await logout(request.app[HUB], info, client_source(request))
     response = web.json_response({"status": "déconnecté"})
-    clear_session_cookie(response, request.app[HUB].settings.tls_enabled)
+    clear_session_cookie(response, cookie_secure(request.app[HUB]))
     return response
 
 
@@ -103,7 +104,7 @@ async def api_counts(request: web.Request) -> web.Response:
     _, viewer = await authenticate(request, json_api=True)
     hub = request.app[HUB]
     async with hub.db.session() as session, session.begin():
-        counts = await boxes.unread_counts(session, viewer, tuple(boxes.BOXES))
+        counts = await boxes.unread_counts(session, viewer, boxes.COUNTED_BOXES)
     return web.json_response({"unread": counts})
 
 

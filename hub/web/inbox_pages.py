@@ -28,6 +28,7 @@ from hub.web.auth import (
     SessionInfo,
     clear_session_cookie,
     client_source,
+    cookie_secure,
     current,
     login,
     logout,
@@ -59,7 +60,7 @@ def _login_page(request: web.Request, error: str | None = None, status: int = 20
                                                      "next": _safe_next(request.query.get("next")), "user": None,
                                                      "notice": None, "counts": {}, "query": ""}, status)
     response.set_cookie(LOGIN_COOKIE, token, path="/inbox/login", httponly=True, samesite="Strict",
-                        secure=request.app[HUB].settings.tls_enabled, max_age=3600)
+                        secure=cookie_secure(request.app[HUB]), max_age=3600)
     return response
 
 
@@ -79,7 +80,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     except LoginRefused as refused:
         return _login_page(request, refused.message, refused.status, email)
     response = _see_other(_safe_next(str(form.get("next", ""))))
-    set_session_cookie(response, new, request.app[HUB].settings.tls_enabled)
+    set_session_cookie(response, new, cookie_secure(request.app[HUB]))
     response.del_cookie(LOGIN_COOKIE, path="/inbox/login")
     return response
 
@@ -89,7 +90,7 @@ async def logout_submit(request: web.Request) -> web.StreamResponse:
     check_csrf(request, info, await request.post())
     await logout(request.app[HUB], info, client_source(request))
     response = _see_other("/inbox/login")
-    clear_session_cookie(response, request.app[HUB].settings.tls_enabled)
+    clear_session_cookie(response, cookie_secure(request.app[HUB]))
     return response
 
 
@@ -101,7 +102,7 @@ def _base(info: SessionInfo, viewer: Viewer, counts: dict[str, int], **more: Any
 async def _counts(request: web.Request, viewer: Viewer) -> dict[str, int]:
     hub = request.app[HUB]
     async with hub.db.session() as session, session.begin():
-        return await boxes.unread_counts(session, viewer, tuple(boxes.BOXES))
+        return await boxes.unread_counts(session, viewer, boxes.COUNTED_BOXES)
 
 
 async def inbox_page(request: web.Request) -> web.Response:
