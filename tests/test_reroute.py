@@ -39,8 +39,9 @@ async def submit(hub: Hub, key: str, siret: str, event: str = "coordination-requ
     return (await hub.intake.submit(draft, Actor("test", "test"))).request_id
 
 
-async def import_employers(hub: Hub, folder: Path, entries: list[tuple[str, str, str, str, str, str, str]]) -> None:
-    write_employers(folder, entries)
+async def import_employers(hub: Hub, folder: Path, entries: list[tuple[str, str, str, str, str, str, str]],
+                           closed: tuple[str, ...] | None = None) -> None:
+    write_employers(folder, entries, closed)
     report = await import_directory(hub, folder)
     assert report.errors == []
 
@@ -117,6 +118,18 @@ async def test_all_open_requests_or_only_triage(hub: Hub, ids: Ids, tmp_path: Pa
     outcomes = await reroute_many(hub, ACTOR, only_triage=False, today=TODAY)
     assert [(o.request_id, o.changed) for o in outcomes] == [(routed, True)]
     assert (await request_row(hub, routed)).assigned_practitioner_id == ids.doc["ibert"]
+
+
+async def test_member_closed_by_an_import_sends_its_open_request_to_triage(hub: Hub, ids: Ids,
+                                                                          tmp_path: Path) -> None:
+    request_id = await submit(hub, "9", SIRETS["aubry-co"])
+    await import_employers(hub, tmp_path / "closing", [
+        ("aubry-co", "Menuiserie Aubry", "1623Z", "44000", "44109", "E1", "aubry")], closed=("aubry-co",))
+    [outcome] = await reroute_many(hub, ACTOR, only_triage=False, today=TODAY)
+    assert outcome.changed and outcome.after.in_triage
+    row = await request_row(hub, request_id)
+    assert row.in_triage and row.assigned_practitioner_id is None and row.employer_id is None
+    assert row.triage_reason == f"employeur radié / n'est plus adhérent (SIRET {SIRETS['aubry-co']}, Menuiserie Aubry)"
 
 
 async def test_decisions_taken_by_a_person_are_not_rerouted_in_bulk(hub: Hub, ids: Ids, tmp_path: Path) -> None:

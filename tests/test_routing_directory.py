@@ -12,7 +12,7 @@ import csv
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from hub.core import Hub
 from hub.directory.importer import import_directory
@@ -74,7 +74,7 @@ EMPLOYERS = [
     ("gaudin-co", "Chantier Gaudin", "3011Z", "44600", "44184", "S1", "gaudin"),
 ]
 STRUCTURES = [("CPTS-T", "CPTS de test", "cpts", "44109|44184|44114"), ("DAC-T", "DAC de test", "dac", "44184")]
-CLOSED = ("closed", "forge")  # set active=False after the import (the importer marks every employer active)
+CLOSED = ("closed", "forge")  # former members: "non" in the optional active column of employers.csv
 
 
 def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
@@ -84,15 +84,17 @@ def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
         writer.writerows(rows)
 
 
-def employer_rows(entries: list[tuple[str, str, str, str, str, str, str]]) -> list[list[str]]:
-    return [[SIRETS[k], name, naf, pc, commune, team, DOCTORS[doc] if doc else ""]
-            for k, name, naf, pc, commune, team, doc in entries]
-
-
-def write_employers(folder: Path, entries: list[tuple[str, str, str, str, str, str, str]]) -> None:
+def write_employers(folder: Path, entries: list[tuple[str, str, str, str, str, str, str]],
+                    closed: tuple[str, ...] | None = None) -> None:
+    """employers.csv; with ``closed``, the optional ``active`` column ("non" for those keys, empty otherwise)."""
     folder.mkdir(parents=True, exist_ok=True)
-    write_csv(folder / "employers.csv", ["siret", "name", "naf", "postcode", "commune_insee", "team",
-                                         "physician_rpps"], employer_rows(entries))
+    header = ["siret", "name", "naf", "postcode", "commune_insee", "team", "physician_rpps"]
+    rows = [[SIRETS[k], name, naf, pc, commune, team, DOCTORS[doc] if doc else ""]
+            for k, name, naf, pc, commune, team, doc in entries]
+    if closed is not None:
+        header.append("active")
+        rows = [row + ["non" if entry[0] in closed else ""] for row, entry in zip(rows, entries, strict=True)]
+    write_csv(folder / "employers.csv", header, rows)
 
 
 def write_directory(folder: Path) -> Path:
@@ -103,18 +105,15 @@ def write_directory(folder: Path) -> Path:
               ["rpps", "family_name", "given_name", "email", "role", "team", "absent_until", "delegate_rpps"],
               [[DOCTORS[k], family, "", f"{k}@spsti-test.fr", role, team, absent, DOCTORS[d] if d else ""]
                for k, family, role, team, absent, d in PRACTITIONERS])
-    write_employers(folder, EMPLOYERS)
+    write_employers(folder, EMPLOYERS, closed=CLOSED)
     write_csv(folder / "structures.csv", ["id", "name", "kind", "communes"], [list(s) for s in STRUCTURES])
     return folder
 
 
 async def load_tricky_directory(hub: Hub, tmp_path: Path) -> Ids:
-    """Import the trap directory, close the former members, and return its database ids."""
+    """Import the trap directory (former members included) and return its database ids."""
     report = await import_directory(hub, write_directory(tmp_path / "directory"))
     assert report.errors == [], report.errors
-    async with hub.db.session() as session, session.begin():
-        await session.execute(update(Employer).where(Employer.siret.in_([SIRETS[k] for k in CLOSED]))
-                              .values(active=False))
     return await Ids.load(hub)
 
 
@@ -144,3 +143,28 @@ async def test_the_trap_directory_imports_cleanly(hub: Hub, tmp_path: Path) -> N
     assert closed is not None and closed.active is False
     assert agency is not None and agency.naf == "7820Z"
     assert len(ids.emp) == len(EMPLOYERS)
+
+
+def write_bad_active(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    write_csv(folder / "employers.csv", ["siret", "name", "naf", "postcode", "commune_insee", "team",
+                                         "physician_rpps", "active"],
+              [[SIRETS["closed"], "Conserverie Fermée", "1020Z", "44000", "44109", "E1", "", "peut-être"]])
+    return folder
+
+
+async def test_active_column_is_optional_and_checked(hub: Hub, tmp_path: Path) -> None:
+    ids = await load_tricky_directory(hub, tmp_path)
+    async with hub.db.session() as session:
+        flags = {s: a for s, a in (await session.execute(select(Employer.siret, Employer.active))).all()}
+    assert {k for k, v in SIRETS.items() if v in flags and not flags[v]} == set(CLOSED)
+    # a value that is neither yes nor no is refused, naming the line; nothing of that file is applied
+    report = await import_directory(hub, write_bad_active(tmp_path / "bad"))
+    assert [(e.file, e.line) for e in report.errors] == [("employers.csv", 2)]
+    assert "active 'peut-être'" in report.errors[0].reason
+    # without the column (the original format), every listed employer is a member (again)
+    write_employers(tmp_path / "plain", [e for e in EMPLOYERS if e[0] == "closed"])
+    assert (await import_directory(hub, tmp_path / "plain")).errors == []
+    async with hub.db.session() as session:
+        closed = await session.get(Employer, ids.emp["closed"])
+    assert closed is not None and closed.active is True

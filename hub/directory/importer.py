@@ -152,7 +152,7 @@ async def _apply(session: AsyncSession, name: str, rows: list[dict[str, Any]], r
             values["delegate_id"] = None
         if name == "employers":
             values["name_key"] = normalise_text(values["name"])
-            values["active"] = True
+            values.setdefault("active", True)
         if row["_key"] in existing:
             if name != "structures":
                 values["id"] = existing[row["_key"]]

@@ -116,7 +116,20 @@ def _employer(raw: dict[str, str], lookup: dict[str, Any]) -> dict[str, Any]:
     return {"_key": siret, "siret": siret, "name": _required(raw, "name"), "naf": naf, "postcode": postcode,
             "commune_insee": _commune(raw["commune_insee"], "commune_insee"),
             "team_id": _ref(lookup, "team", raw["team"], "team"),
-            "physician_id": _ref(lookup, "practitioner", physician, "physician_rpps")}
+            "physician_id": _ref(lookup, "practitioner", physician, "physician_rpps"),
+            "active": _active(raw.get("active", ""))}
+
+
+ACTIVE_VALUES = {"": True, "1": True, "true": True, "oui": True, "yes": True,
+                 "0": False, "false": False, "non": False, "no": False}
+
+
+def _active(value: str) -> bool:
+    """The optional ``active`` column of employers.csv: empty or absent means a current member."""
+    flag = ACTIVE_VALUES.get(value.strip().lower())
+    if flag is None:
+        raise RowError(f"active '{value}' is not one of oui/non, 1/0, true/false (empty: oui)")
+    return flag
 
 
 def _structure(raw: dict[str, str], lookup: dict[str, Any]) -> dict[str, Any]:
