@@ -54,8 +54,9 @@ async def _transition(hub: Hub, session: AsyncSession, viewer: Viewer, request: 
                       source: str | None, outcome: str | None = None, business_status: str | None = None,
                       detail: str = "") -> None:
     if action not in actions_for(level):
-        raise Forbidden(f"Vous pouvez consulter cette demande mais pas la {ACTION_LABELS[action].split()[0]}."
-                        if level == "informed" else f"Action non permise : {ACTION_LABELS[action]} cette demande.")
+        raise Forbidden("Votre équipe est seulement informée de cette demande : vous pouvez la consulter, pas agir "
+                        "dessus." if level == "informed" else
+                        f"Action non permise : {ACTION_LABELS[action]} cette demande.")
     old = request.status
     status, business = next_status(action, request.status, outcome, business_status)
     now = utcnow()
@@ -174,7 +175,8 @@ async def reroute(hub: Hub, viewer: Viewer, thread_id: str, source: str | None =
 
     async def check(session: AsyncSession, thread: Thread, request: Request, level: str) -> str:
         if "reassign" not in actions_for(level):
-            raise Forbidden("Vous pouvez consulter cette demande mais pas la réorienter.")
+            raise Forbidden("Votre équipe est seulement informée de cette demande : vous pouvez la consulter, pas "
+                            "la réorienter.")
         next_status("reassign", request.status)  # a closed request is not re-routed
         return request.id
 
