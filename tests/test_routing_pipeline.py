@@ -146,6 +146,27 @@ def test_triage_is_always_last_even_when_omitted() -> None:
     assert parse_order(None) == DEFAULT_ORDER and parse_order(" ") == DEFAULT_ORDER
 
 
+class EverythingToTeamS1:
+    """A rule written against the original contract (``name`` and ``decide``, no ``stage``)."""
+
+    name = "all-to-s1"
+
+    def __init__(self, team_id: int) -> None:
+        self.team_id = team_id
+
+    async def decide(self, session: Any, facts: RoutingFacts) -> Decision | None:
+        return Decision(self.name, "Adressé à votre équipe.", team_id=self.team_id)
+
+
+async def test_rule_objects_of_the_original_contract_are_finders(hub: Hub, ids: Ids) -> None:
+    router = Router([EverythingToTeamS1(ids.team["S1"]), "absence"])
+    assert router.order == ["all-to-s1", "triage", "absence"]
+    d = await route(hub, facts(employer_siret=SIRETS["aubry-co"]), router)
+    assert (d.rule, d.team_id, d.facts["rules"]) == ("all-to-s1", ids.team["S1"], ["all-to-s1"])
+    with pytest.raises(RoutingConfigError, match="il lui faut un nom et une méthode decide"):
+        Router([object()])
+
+
 async def test_the_order_changes_the_outcome(hub: Hub, ids: Ids) -> None:
     no_absence = Router(["employer-siret", "interim", "triage"])
     d = await route(hub, facts(employer_siret=SIRETS["bodin-co"]), no_absence)

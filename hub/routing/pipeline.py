@@ -49,40 +49,50 @@ def parse_order(value: str | Sequence[str] | None) -> tuple[str, ...]:
     return tuple(names) if names else DEFAULT_ORDER
 
 
-def _instantiate(items: Sequence[Rule | Refiner | str]) -> list[Rule | Refiner]:
+def _stage(rule: object) -> str | None:
+    """``find`` or ``refine``; an object with ``decide`` and no ``stage`` is a finder (the original contract)."""
+    stage = getattr(rule, "stage", None)
+    if stage is None and callable(getattr(rule, "decide", None)):
+        return "find"
+    return stage if stage in ("find", "refine") else None
+
+
+def _instantiate(items: Sequence[object]) -> list[tuple[str, Any]]:
     known = ", ".join(RULES)
-    out: list[Rule | Refiner] = []
+    out: list[tuple[str, Any]] = []
     seen: set[str] = set()
     for item in items:
         if isinstance(item, str):
             factory = RULES.get(item)
             if factory is None:
                 raise RoutingConfigError(f"règle de routage inconnue : « {item} » (règles connues : {known})")
-            rule = factory()
+            rule: Any = factory()
         else:
             rule = item
-        if getattr(rule, "stage", None) not in ("find", "refine"):
-            raise RoutingConfigError(f"règle de routage « {getattr(rule, 'name', rule)} » : stage doit valoir "
-                                     "« find » ou « refine »")
+        stage = _stage(rule)
+        if stage is None or not isinstance(getattr(rule, "name", None), str):
+            raise RoutingConfigError(f"règle de routage « {getattr(rule, 'name', rule)} » : il lui faut un nom "
+                                     "et une méthode decide (stage « find ») ou refine (stage « refine »)")
         if rule.name in seen:
             raise RoutingConfigError(f"règle de routage en double : « {rule.name} »")
         seen.add(rule.name)
-        out.append(rule)
+        out.append((stage, rule))
     return out
 
 
 class Router:
-    def __init__(self, rules: Sequence[Rule | Refiner | str] | None = None) -> None:
+    def __init__(self, rules: Sequence[object] | None = None) -> None:
         chosen = _instantiate(list(rules) if rules is not None else list(DEFAULT_ORDER))
-        finders = [r for r in chosen if r.stage == "find"]
-        if not finders or finders[-1].name != Triage.name:
-            if any(r.name == Triage.name for r in finders):
-                after = finders[[r.name for r in finders].index(Triage.name) + 1].name
-                raise RoutingConfigError(f"la règle « triage » décide toujours : « {after} », placée après elle, "
-                                         "ne serait jamais appliquée")
+        finders: list[Rule] = [rule for stage, rule in chosen if stage == "find"]
+        names = [r.name for r in finders]
+        if Triage.name in names and names[-1] != Triage.name:
+            after = names[names.index(Triage.name) + 1]
+            raise RoutingConfigError(f"la règle « triage » décide toujours : « {after} », placée après elle, "
+                                     "ne serait jamais appliquée")
+        if Triage.name not in names:
             finders.append(Triage())
-        self.finders: list[Rule] = [r for r in finders if isinstance(r, Rule)]
-        self.refiners: list[Refiner] = [r for r in chosen if r.stage == "refine" and isinstance(r, Refiner)]
+        self.finders = finders
+        self.refiners: list[Refiner] = [rule for stage, rule in chosen if stage == "refine"]
 
     @classmethod
     def from_settings(cls, settings: Any) -> Router:
