@@ -263,6 +263,7 @@ async def test_the_worker_may_refer_without_a_separate_consent(fhir: Fhir) -> No
     (json.dumps({"resourceType": "Bundle", "type": "message", "entry": [
         {"resource": {"resourceType": "Patient", "id": "p"}}]}).encode(), "Bundle.entry[0].resource"),
     (b"[" * 100000 + b"]" * 100000, "Bundle"),
+    (json.dumps(example("pre-return-visit-request")).replace("Dubois", "Du\\u0000bois").encode(), "Bundle"),
 ])
 async def test_malformed_bodies_are_400(fhir: Fhir, body: bytes, expression: str) -> None:
     status, outcome = await fhir.post(body)

@@ -68,12 +68,25 @@ def _path(loc: tuple[Any, ...]) -> str:
     return out
 
 
+def _has_nul(node: Any) -> bool:
+    if isinstance(node, str):
+        return "\x00" in node
+    if isinstance(node, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in node.items())
+    if isinstance(node, list):
+        return any(_has_nul(v) for v in node)
+    return False
+
+
 def parse_message(raw: bytes) -> MessageBundle:
     try:
         data = json.loads(raw)
     except (ValueError, RecursionError) as exc:
         raise one(400, "structure", "Bundle", "Le corps de la requête n'est pas du JSON valide.",
                   f"The request body is not valid JSON ({type(exc).__name__}).", "not-json") from exc
+    if b"\\u0000" in raw and _has_nul(data):
+        raise one(400, "structure", "Bundle", "Le message contient un caractère nul (\\u0000) : retirez-le.",
+                  "The message holds a NUL character (\\u0000): remove it.", "nul-character")
     if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
         raise one(400, "structure", "Bundle.resourceType", "Une ressource Bundle est attendue.",
                   "A Bundle resource is expected (resourceType 'Bundle').", "not-a-bundle")

@@ -39,6 +39,7 @@ def fhir_handler(handler: Handler) -> Handler:
             if exc.status == 413:
                 # The unread body stays on the connection: answer, then close it at once rather than let the
                 # server read and drop the rest for its lingering time.
+                response.headers["X-Content-Type-Options"] = "nosniff"
                 response.force_close()
                 await response.prepare(request)
                 await response.write_eof()
@@ -95,6 +96,11 @@ def parse_last_updated(values: list[str]) -> list[tuple[str, datetime]]:
                              "gt2026-01-31T00:00:00Z.") from exc
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
+        try:
+            moment = moment.astimezone(UTC)
+        except OverflowError as exc:
+            raise _bad_param("_lastUpdated", f"Date hors limites « {value[:40]} ».",
+                             f"Date out of range '{value[:40]}'.") from exc
         out.append((prefix, moment))
     return out
 
