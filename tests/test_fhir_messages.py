@@ -323,3 +323,16 @@ async def test_a_message_accepted_earlier_keeps_its_answer_when_the_law_would_no
         await process_message(directory_hub, grant, json.dumps(example("pre-return-visit-request")).encode(),
                               Actor("t"), two_months_later)
     assert refused.value.status == 422
+
+
+async def test_identifiers_written_with_separators_are_stored_normalised(fhir: Fhir) -> None:
+    bundle = example("pre-return-visit-request")
+    resource(bundle, "Practitioner")["identifier"][0]["value"] = "100 000-000.74"
+    resource(bundle, "Organization")["identifier"][0]["value"] = "044 230 651.00018"
+    status, answer = await fhir.post(bundle)
+    assert status == 200, answer
+    async with fhir.hub.db.session() as session:
+        request = await session.get(Request, task_of(answer)["id"])
+    assert request is not None
+    assert (request.requester_rpps, request.employer_siret) == ("10000000074", "04423065100018")
+    assert not request.in_triage

@@ -27,6 +27,7 @@ from connectors.fhir_api.systems import (
     SIRENE,
 )
 from connectors.fhir_api.systems import STOPPAGE_CAUSE as CAUSE_SYSTEM
+from hub.identifiers import clean_digits
 from hub.intake.drafts import (
     REQUESTER_KINDS,
     ConsentStatement,
@@ -38,6 +39,7 @@ from hub.intake.drafts import (
 )
 from hub.smart import AccessGrant
 
+NUMERIC_SYSTEMS = (RPPS, SIRENE, *INS_SYSTEMS)
 SUBJECTS = {"pre-return-visit-request": "Demande de visite de pré-reprise",
             "pdp-referral": "Saisine de la cellule PDP", "coordination-request": "Demande de coordination"}
 
@@ -99,7 +101,8 @@ def identifier(model: Any, system: str | tuple[str, ...]) -> tuple[str, str] | N
     systems = (system,) if isinstance(system, str) else system
     for i in getattr(model, "identifier", None) or []:
         if i.system in systems and i.value:
-            return str(i.system), str(i.value).replace(" ", "")
+            value = str(i.value)
+            return str(i.system), (clean_digits(value).upper() if i.system in NUMERIC_SYSTEMS else value)
     return None
 
 
@@ -157,8 +160,8 @@ def employer(entry: Entry | None) -> EmployerRef | None:
     org = entry.model
     siret = None
     for i in org.identifier or []:
-        if i.system == SIRENE and i.value and len(i.value.replace(" ", "")) == 14:
-            siret = i.value.replace(" ", "")
+        if i.system == SIRENE and i.value and len(clean_digits(i.value)) == 14:
+            siret = clean_digits(i.value)
     address = (org.address or [None])[0]
     return EmployerRef(siret=siret, name=org.name, postcode=address.postalCode if address else None,
                        commune_insee=_commune(address), town=_town(address))
