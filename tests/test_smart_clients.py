@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -30,7 +31,7 @@ async def guichet(hub: Hub, *args: str) -> tuple[int, str, str]:
     return proc.returncode or 0, out.decode(), err.decode()
 
 
-def jwks_file(tmp_path: Path, *keys: dict[str, object]) -> str:
+def jwks_file(tmp_path: Path, *keys: Mapping[str, object]) -> str:
     path = tmp_path / "jwks.json"
     path.write_text(json.dumps({"keys": list(keys)}))
     return str(path)
