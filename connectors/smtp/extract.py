@@ -67,9 +67,11 @@ def _clean_name(value: str) -> str | None:
 def find_employer(text: str) -> EmployerFound:
     name = town = None
     patterns = (
-        r"(?im)^\s*(?:employeur|entreprise|société|raison sociale)\s*:\s*(?P<name>[^\n]+)",
+        r"(?i)\b(?:employeur|entreprise|raison sociale)\s*(?::|est)\s*(?:la société\s+|l'entreprise\s+)?"
+        r"(?P<name>[^\n]+)",
         r"(?i)\btravaille\s+(?:chez|pour|à la société|dans l'entreprise|au sein de)\s+(?P<name>[^\n,.;]+)",
-        r"(?i)\b(?:employée?|salariée?)\s+(?:chez|de la société|de l'entreprise|par)\s+(?P<name>[^\n,.;]+)",
+        r"(?i)\b(?:employée?|salariée?)\s+(?:chez|de la société|de l'entreprise|par|de|à)\s+"
+        r"(?:la |le |l'|les )?(?P<name>[A-ZÀ-Þ][^\n,.;]+)",
         r"(?i)\bsociété\s+(?P<name>[A-ZÀ-Þ0-9][^\n,.;]+)",
     )
     for pattern in patterns:
@@ -79,7 +81,7 @@ def find_employer(text: str) -> EmployerFound:
             if name:
                 tail = text[m.end("name") - len(m.group("name")) + len(name):][:80]
                 t = re.match(r"\s*(?:,\s*)?(?:à|sise à|situé[e]? à|-)\s+(?P<town>" + NAME_WORD +
-                             r"(?:[\s\-](?:sur|sous|en|de|la|le|lès|les|" + NAME_WORD + r"))*)", tail)
+                             r"(?:[\s\-](?:(?:sur|sous|en|de|la|le|lès|les)[\s\-])?" + NAME_WORD + r")*)", tail)
                 if t:
                     town = t.group("town").strip()
                 break
@@ -93,14 +95,20 @@ def find_employer(text: str) -> EmployerFound:
 def find_worker(text: str) -> WorkerFound:
     family = given = ""
     sex: str | None = None
-    m = re.search(
-        r"(?i)\b(?:patient(?:e)?|salarié(?:e)?|concernant|pour|au sujet de)\s*:?\s*"
-        r"(?P<civ>M\.|Mr\.?|Monsieur|Mme\.?|Madame|Mlle)\s+(?P<rest>[^\n,;(]+)", text)
+    civility = r"(?P<civ>M\.|Mr\.?|Monsieur|Mme\.?|Madame|Mlle)\s+(?P<rest>[^\n,;(]+)"
+    m = re.search(r"(?i)\b(?:patient(?:e)?|salarié(?:e)?|concernant|pour|au sujet de|adresse|assurée?)\s*[:,]?\s*"
+                  + civility, text) or re.search(r"(?<![\w.])" + civility, text)
     if m:
         civ = m.group("civ").lower()
         sex = "female" if civ.startswith(("mme", "madame", "mlle")) else "male"
-        words = [w for w in m.group("rest").split() if re.fullmatch(NAME_WORD, w) or re.fullmatch(UPPER_WORD, w)]
-        words = [w for w in words[:4] if w.lower() not in STOP_WORDS]
+        raw_words = [w.strip(".,;:") for w in m.group("rest").split()][:4]
+        words = []
+        for w in raw_words:
+            if not (re.fullmatch(NAME_WORD, w) or re.fullmatch(UPPER_WORD, w)):
+                break
+            if not w.isupper() and w.lower() in STOP_WORDS:
+                break
+            words.append(w)
         upper = [w for w in words if w.isupper() and len(w) > 1]
         if upper:  # "Mme Maëlle GUÉNOLÉ" or "M. KERBRAT Yannick": the capitals are the family name
             family = " ".join(upper).title()

@@ -25,12 +25,10 @@ async def thread_by_message_ids(hub: Hub, ids: Sequence[str]) -> str | None:
     if not ids:
         return None
     async with hub.db.session() as session, session.begin():
-        aliases = dict((await session.execute(
-            select(ThreadAlias.rfc822_id, ThreadAlias.thread_id).where(ThreadAlias.rfc822_id.in_(list(ids)))
-        )).tuples().all())
-        stored = dict((await session.execute(
-            select(Message.rfc822_id, Message.thread_id).where(Message.rfc822_id.in_(list(ids)))
-        )).tuples().all())
+        aliases = {str(a): str(t) for a, t in (await session.execute(
+            select(ThreadAlias.rfc822_id, ThreadAlias.thread_id).where(ThreadAlias.rfc822_id.in_(list(ids)))))}
+        stored = {str(a): str(t) for a, t in (await session.execute(
+            select(Message.rfc822_id, Message.thread_id).where(Message.rfc822_id.in_(list(ids)))))}
     for rfc822_id in ids:
         found = aliases.get(rfc822_id) or stored.get(rfc822_id)
         if found:

@@ -68,6 +68,8 @@ def html_to_text(html: str) -> str:
         br.replace_with("\n")
     for block in soup.find_all(["p", "div", "tr", "li", "h1", "h2", "h3", "h4", "blockquote"]):
         block.insert_after("\n")
+    for cell in soup.find_all(["td", "th"]):
+        cell.insert_after(" ")
     text = soup.get_text()
     lines = [re.sub(r"[ \t\xa0]+", " ", line).strip() for line in text.splitlines()]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
@@ -171,8 +173,11 @@ class _Walker:
         self.walk(inner_msg, depth + 1)
 
     def _report_part(self, part: Message) -> None:
-        raw = part.get_payload(decode=True)
-        body = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(part.get_payload())
+        raw, payload = part.get_payload(decode=True), part.get_payload()
+        if isinstance(payload, list):  # message/delivery-status: blocks of fields
+            body = "\n".join(block.as_string() for block in payload if isinstance(block, Message))
+        else:
+            body = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(payload)
         if part.get_content_type() == "text/rfc822-headers":
             found = re.search(r"^Message-ID:\s*(<[^>]+>)", body, re.I | re.M)
             if found:
@@ -196,7 +201,7 @@ class _Walker:
             self.texts.append(html_to_text(text) if ctype == "text/html" else text)
             return
         data = part.get_payload(decode=True)
-        if isinstance(data, bytes) and data:
+        if isinstance(data, bytes) and data and not ctype.startswith("multipart/"):
             self.out.attachments.append(AttachmentDraft(name or _default_name(ctype), ctype, data))
 
 
@@ -235,9 +240,13 @@ def parse_mail(raw: bytes) -> ParsedMail:
             "NoBoundaryInMultipartDefect")]
         walker = _Walker(out)
         walker.walk(msg)
-        out.text = "\n".join(t.strip("\n") for t in walker.texts if t.strip())[:MAX_TEXT]
+        text = "\n".join(t.strip("\n") for t in walker.texts if t.strip())
+        out.text = text.replace("\r\n", "\n").replace("\r", "\n")[:MAX_TEXT]
         if defects:
             out.broken = f"structure MIME invalide ({type(defects[0]).__name__})"
+            if not out.text.strip():  # salvage the body as text so triage can read it
+                body = raw.split(b"\r\n\r\n", 1)[-1] if b"\r\n\r\n" in raw else raw.split(b"\n\n", 1)[-1]
+                out.text = body.decode("utf-8", "replace").replace("\r\n", "\n")[:MAX_TEXT]
         elif msg.is_multipart() and not out.text and not out.attachments:
             out.broken = "structure MIME illisible (aucune partie exploitable)"
     except Exception as exc:  # noqa: BLE001 - anything the email package chokes on
