@@ -17,13 +17,14 @@ from hub.cli import (
     init_cmd,
     keys_cmd,
     migrate_cmd,
+    outbox_cmd,
     routing_cmd,
     serve_cmd,
     users_cmd,
 )
 
 COMMANDS = (init_cmd, serve_cmd, migrate_cmd, directory_cmd, users_cmd, clients_cmd, keys_cmd, audit_cmd,
-            routing_cmd)
+            routing_cmd, outbox_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:
