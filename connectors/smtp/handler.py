@@ -1,6 +1,7 @@
 """The aiosmtpd handler: accepts mail for the guichet address, stores it through intake, then answers.
 
 Contract (the protocol itself is aiosmtpd's ``SMTP``; this class only implements its hooks):
+- ``handle_EHLO``: adds ``PIPELINING`` to what aiosmtpd announces (SIZE, 8BITMIME, SMTPUTF8, STARTTLS).
 - ``handle_RCPT``: ``250`` for ``settings.address`` and for ``local+token@domain`` when the token is a thread's
   reply token; ``550 5.1.1`` for any other recipient (or an unknown token); ``451`` when storage is down.
 - ``handle_DATA``: parses the message, turns it into a ``MessageDraft`` (a reply: by ``+token`` recipient, or by
@@ -49,6 +50,12 @@ class IntakeHandler:
         if plus and base == settings.address_local and token:
             return base, token
         return None
+
+    async def handle_EHLO(self, server: SMTP, session: Session, envelope: Envelope, hostname: str,
+                          responses: list[str]) -> list[str]:
+        """Also announce PIPELINING (RFC 2920): the protocol reads commands in order, so batches are safe."""
+        session.host_name = hostname
+        return [*responses[:-1], "250-PIPELINING", responses[-1]]
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
                           rcpt_options: list[str]) -> str:
