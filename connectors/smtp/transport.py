@@ -72,7 +72,8 @@ class EmailTransport:
                                  tls_context=self.tls_context, local_hostname=self.settings.address_domain)
         try:
             await client.connect()
-            if client.supports_extension("starttls"):
+            await client.ehlo()
+            if client.supports_extension("starttls"):  # opportunistic, verified against the trust store
                 await client.starttls()
             await client.send_message(msg, sender=self.settings.address, recipients=list(payload["to"]))
         except aiosmtplib.SMTPRecipientsRefused as exc:
