@@ -48,8 +48,8 @@ class Practitioner(Base):
 
     @property
     def display_name(self) -> str:
-        prefix = "Dr " if self.role in ("mdt", "gp", "medecin_conseil") else ""
-        return f"{prefix}{self.given_name} {self.family_name}".strip()
+        parts = ["Dr"] if self.role in ("mdt", "gp", "medecin_conseil") else []
+        return " ".join([*parts, *(p for p in (self.given_name, self.family_name) if p)])
 
 
 class Employer(Base):
