@@ -71,11 +71,12 @@ class Request(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     __table_args__ = (
-        # inbox boxes: keyset pages ordered by (last_activity_at, id) per assignee/team/informed/triage + status
-        Index("ix_requests_assignee_page", "assigned_practitioner_id", "status", "last_activity_at", "id"),
-        Index("ix_requests_team_page", "assigned_team_id", "status", "last_activity_at", "id"),
-        Index("ix_requests_informed_page", "informed_team_id", "status", "last_activity_at", "id"),
-        Index("ix_requests_triage_page", "in_triage", "status", "last_activity_at", "id"),
+        # inbox boxes: keyset pages ordered by (last_activity_at, id) per assignee/team/informed/triage + status;
+        # thread_id last so that unread counts (joined to thread_reads) are index-only
+        Index("ix_requests_assignee_page", "assigned_practitioner_id", "status", "last_activity_at", "id", "thread_id"),
+        Index("ix_requests_team_page", "assigned_team_id", "status", "last_activity_at", "id", "thread_id"),
+        Index("ix_requests_informed_page", "informed_team_id", "status", "last_activity_at", "id", "thread_id"),
+        Index("ix_requests_triage_page", "in_triage", "status", "last_activity_at", "id", "thread_id"),
     )
 
 

@@ -1,8 +1,9 @@
-"""inbox: box indexes carry the keyset tie-breaker (id)
+"""inbox: box indexes carry the keyset tie-breaker (id) and the thread id
 
 The inbox pages its boxes by ``(last_activity_at, id)``; with ``id`` in the index each branch of a box is one
-ordered index range scan that stops after the page size, on SQLite and PostgreSQL alike. The former indexes
-(same columns without ``id``) are replaced.
+ordered index range scan that stops after the page size, on SQLite and PostgreSQL alike. ``thread_id`` comes last
+so that the unread counts (an anti-join on ``thread_reads``) read the index only. The former indexes (the same
+first three columns) are replaced.
 
 Revision ID: 0002_inbox
 Revises: 0001
@@ -27,7 +28,7 @@ PAIRS = (
 
 def upgrade() -> None:
     for old, new, column in PAIRS:
-        op.create_index(new, "requests", [column, "status", "last_activity_at", "id"], unique=False)
+        op.create_index(new, "requests", [column, "status", "last_activity_at", "id", "thread_id"], unique=False)
         op.drop_index(old, table_name="requests")
 
 
