@@ -172,7 +172,8 @@ async def main() -> None:
                 backend = "postgresql" if url.startswith("postgresql") else "sqlite"
                 print(f"backend {backend}, {args.servers} API process(es), {args.clients} concurrent clients, "
                       f"{args.messages} messages "
-                      f"({', '.join(EVENTS)}), {len(payloads[0])} bytes each", flush=True)
+                      f"({', '.join(EVENTS)}), {len(payloads[0])} bytes each; load average "
+                      f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
                 targets = [b + "/fhir/$process-message" for b in bases]
                 await load(targets, tokens, payloads[:args.warmup])
                 spy = await profile(servers[0].pid, args.py_spy) if args.py_spy else None
