@@ -49,6 +49,12 @@ async def test_clients_add_stores_public_keys_and_prints_the_id_last(directory_h
     assert json.loads(row.jwks)["keys"][0]["x"] == jwk["x"]
     code, out, _ = await guichet(directory_hub, "clients", "list")
     assert code == 0 and client_id in out
+    code, out, _ = await guichet(directory_hub, "clients", "disable", client_id)
+    assert code == 0
+    async with directory_hub.db.session() as session:
+        assert (await session.get(ApiClient, client_id)).active is False  # type: ignore[union-attr]
+    from hub.smart.clients import ClientDirectory
+    assert await ClientDirectory(directory_hub.db).get(client_id) is None
 
 
 @pytest.mark.parametrize(("change", "message"), [

@@ -1,4 +1,4 @@
-"""``guichet clients add --name N --structure ID --jwks FILE --scope S`` and ``guichet clients list``."""
+"""``guichet clients add --name N --structure ID --jwks FILE --scope S``, ``clients list``, ``clients disable ID``."""
 
 from __future__ import annotations
 
@@ -31,6 +31,9 @@ def register(sub: Any) -> None:
     a.set_defaults(func=run_add)
     ls = verbs.add_parser("list", help="lister les clients de l'API")
     ls.set_defaults(func=run_list)
+    d = verbs.add_parser("disable", help="désactiver un client (ses jetons cessent d'être acceptés sous 30 s)")
+    d.add_argument("client_id", help="identifiant du client")
+    d.set_defaults(func=run_disable)
 
 
 def run_add(args: argparse.Namespace) -> int:
@@ -61,6 +64,21 @@ def run_list(args: argparse.Namespace) -> int:
         for row in rows:
             state = "actif" if row.active else "inactif"
             print(f"{row.id}\t{row.structure_id}\t{state}\t{row.name}\t{row.scopes}")
+        return 0
+
+    return with_hub(body)
+
+
+def run_disable(args: argparse.Namespace) -> int:
+    async def body(hub: Hub) -> int:
+        async with hub.db.session() as session, session.begin():
+            client = await session.get(ApiClient, args.client_id)
+            if client is None:
+                return fail(f"aucun client d'identifiant {args.client_id}")
+            client.active = False
+            await hub.audit.record(session, actor=Actor("cli", "cli"), action="update", entity_type="ApiClient",
+                                   entity_id=client.id, detail="disabled")
+        print(f"Client {args.client_id} désactivé.")
         return 0
 
     return with_hub(body)
