@@ -146,9 +146,7 @@ class _Checker:
             self.fail("value", where, f"RPPS invalide « {value[:20]} » : 11 chiffres dont une clé de Luhn.",
                       f"Invalid RPPS '{value[:20]}': {check_rpps(value)}.", "rpps-invalid")
         elif ident.system == SIRENE:
-            siren = has_code(ident.type, "http://terminology.hl7.org/CodeSystem/v2-0203", "SIREN") or any(
-                c.code == "SIREN" for c in codings(ident.type))
-            if siren:
+            if any(c.code == "SIREN" for c in codings(ident.type)):  # SIREN and SIRET share the system
                 if not (value.isdigit() and len(value) == 9 and luhn_ok(value)):
                     self.fail("value", where, f"SIREN invalide « {value[:20]} » : 9 chiffres dont une clé.",
                               f"Invalid SIREN '{value[:20]}': 9 digits with a Luhn key.", "siren-invalid")
