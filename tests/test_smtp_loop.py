@@ -1,16 +1,19 @@
-"""The whole email loop in one test: GP mail in → ack out → physician replies → reply out → GP answers."""
+"""The whole email loop in one test: GP mail in → ack out → physician replies through the inbox JSON API →
+reply out → GP answers → the answer is in the same thread."""
 
 from __future__ import annotations
 
 import asyncio
 from email.message import EmailMessage
 from email.utils import make_msgid
+from typing import Any
 
-from sqlalchemy import select
+import aiohttp
 
 from connectors.smtp.sink import Received
 from hub.core import Hub
-from hub.store.models import Message, Practitioner, Request, Thread, new_id, utcnow
+from hub.demo import DEMO_PASSWORD
+from hub.store.models import Request, Thread
 from tests.test_smtp_support import GP, Guichet, count, gp_mail, message_bodies, only_request, rcpt_code, start_guichet
 
 BODY = ("Bonjour,\n\nJe vous adresse M. Yannick KERBRAT, né le 14/03/1978, en arrêt depuis deux mois pour "
@@ -18,18 +21,19 @@ BODY = ("Bonjour,\n\nJe vous adresse M. Yannick KERBRAT, né le 14/03/1978, en a
         "Avec son accord, je souhaite organiser une visite de pré-reprise.\n\nDr Hélène Dubois\nRPPS 10000000074\n")
 
 
-async def physician_replies(hub: Hub, thread: Thread, request: Request, text: str) -> None:
-    """What the inbox does when the physician answers: an outbound message row and ``notices.on_outbound``,
-    in one transaction (the inbox JSON API was not there to drive when this test was written)."""
-    async with hub.db.session() as session, session.begin():
-        message_id = new_id()
-        doctor = (await session.execute(select(Practitioner).where(Practitioner.rpps == "10000000017"))).scalar_one()
-        key = hub.sealer.new_key(session)
-        session.add(Message(id=message_id, thread_id=thread.id, request_id=request.id, direction="out", kind="reply",
-                            channel="email", author_label=doctor.display_name, data_key_id=key.id,
-                            body_enc=hub.sealer.seal(key, "messages", message_id, "body", text),
-                            created_at=utcnow()))
-        await hub.notices.on_outbound(session, thread, request, message_id, "reply", text)
+async def physician_replies(guichet: Guichet, thread: Thread, text: str) -> dict[str, Any]:
+    """The physician answers through the inbox's JSON API (login, then ``POST /api/threads/{id}/reply``)."""
+    base = f"http://127.0.0.1:{guichet.server.http_port}"
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        async with http.post(f"{base}/api/login", json={"email": "anne.legoff@spsti-demo.fr",
+                                                        "password": DEMO_PASSWORD}) as r:
+            assert r.status == 200, await r.text()
+            csrf = (await r.json())["csrf_token"]
+        async with http.post(f"{base}/api/threads/{thread.id}/reply", json={"text": text},
+                             headers={"X-CSRF-Token": csrf}) as r:
+            assert r.status == 200, await r.text()
+            result: dict[str, Any] = await r.json()
+    return result
 
 
 async def about(guichet: Guichet, thread: Thread, n: int) -> list[Received]:
@@ -43,7 +47,7 @@ async def about(guichet: Guichet, thread: Thread, n: int) -> list[Received]:
 
 
 async def test_gp_mail_ack_reply_and_answer_share_one_thread(demo_hub: Hub) -> None:
-    guichet = await start_guichet(demo_hub)
+    guichet = await start_guichet(demo_hub, roles=("api", "smtp", "worker"))
     try:
         # 1. the GP writes to the single address
         first = gp_mail(BODY, subject="Patient en arrêt long")
@@ -71,7 +75,8 @@ async def test_gp_mail_ack_reply_and_answer_share_one_thread(demo_hub: Hub) -> N
         assert f"/inbox/threads/{thread.id}" in notice and "lombalgie" not in notice
 
         # 3. the physician replies; 4. the reply leaves from the guichet address, threaded, with Reply-To
-        await physician_replies(demo_hub, thread, request, "Bonjour, je le reçois mardi 10 h. Dr Le Goff")
+        result = await physician_replies(guichet, thread, "Bonjour, je le reçois mardi 10 h. Dr Le Goff")
+        assert result["message_id"]
         sent = await about(guichet, thread, 3)
         reply = sent[2].message
         assert sent[2].rcpt_tos == [GP]
