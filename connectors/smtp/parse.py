@@ -240,8 +240,8 @@ def parse_mail(raw: bytes) -> ParsedMail:
             "NoBoundaryInMultipartDefect")]
         walker = _Walker(out)
         walker.walk(msg)
-        text = "\n".join(t.strip("\n") for t in walker.texts if t.strip())
-        out.text = text.replace("\r\n", "\n").replace("\r", "\n")[:MAX_TEXT]
+        texts = (t.replace("\r\n", "\n").replace("\r", "\n").strip("\n") for t in walker.texts)
+        out.text = "\n".join(t for t in texts if t.strip())[:MAX_TEXT]
         if defects:
             out.broken = f"structure MIME invalide ({type(defects[0]).__name__})"
             if not out.text.strip():  # salvage the body as text so triage can read it
