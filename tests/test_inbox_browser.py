@@ -4,8 +4,10 @@ another team's thread opened by URL is a 404; the pages pass axe (serious/critic
 from __future__ import annotations
 
 import os
+from typing import cast
 
 import pytest
+from playwright.async_api import Page
 from sqlalchemy import select
 
 from hub.core import Hub
@@ -38,7 +40,8 @@ async def test_physician_replies_in_the_browser(demo_hub: Hub, start_server) -> 
     mine, reference, task_id = await _thread_of(demo_hub, "demo:1")  # routed to Dr Le Goff by its SIRET
     others, _, _ = await _thread_of(demo_hub, "demo:2")  # the intérim team's
     problems: list[str] = []
-    async with chromium_page() as page:
+    async with chromium_page() as raw:
+        page = cast(Page, raw)
         page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
         await page.goto(f"{srv.url}/inbox")
         assert "/inbox/login" in page.url

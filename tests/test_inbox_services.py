@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import event, select, text, update
@@ -53,7 +54,7 @@ async def test_visibility_matrix(demo_hub: Hub) -> None:
         await session.execute(update(Practitioner).where(Practitioner.id == luc.id)
                               .values(absent_until=date.today() + timedelta(days=10), delegate_id=anne.id))
     cases = {}
-    for name, columns in {
+    layouts: dict[str, dict[str, Any]] = {
         "mine": {"assigned_practitioner_id": anne.id, "assigned_team_id": e1},
         "delegated": {"assigned_practitioner_id": luc.id, "assigned_team_id": await team_id(hub, "STN-E1")},
         "team": {"assigned_team_id": e1},
@@ -61,7 +62,8 @@ async def test_visibility_matrix(demo_hub: Hub) -> None:
         "pdp": {"assigned_practitioner_id": paul.id, "assigned_team_id": await team_id(hub, "NTS-INT"),
                 "informed_team_id": pdp},
         "triage": {"in_triage": True, "triage_reason": "employeur inconnu"},
-    }.items():
+    }
+    for name, columns in layouts.items():
         thread_id, task_id, _ = await new_request(hub, family=f"Cas{name}")
         await place(hub, task_id, **columns)
         cases[name] = thread_id
@@ -210,7 +212,7 @@ async def test_actions_move_the_task_status(demo_hub: Hub) -> None:
     async with hub.db.session() as session:
         updates = (await session.execute(select(AuditEvent.detail).where(
             AuditEvent.entity_id == task_id, AuditEvent.action == "update"))).scalars().all()
-    assert [d.split(":")[0] for d in updates] == ["accept", "ask-info", "reply", "close"]
+    assert [(d or "").split(":")[0] for d in updates] == ["accept", "ask-info", "reply", "close"]
 
 
 async def test_bad_input_is_refused_in_french(demo_hub: Hub) -> None:
@@ -280,7 +282,7 @@ async def test_search_by_name_reference_and_employer_through_hashes(demo_hub: Hu
     await place(hub, other_task, assigned_practitioner_id=(await practitioner(hub, "sophie")).id)
     statements: list[str] = []
 
-    def capture(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
         statements.append(f"{statement} {parameters!r}")
 
     event.listen(hub.db.engine.sync_engine, "before_cursor_execute", capture)
