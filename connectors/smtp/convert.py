@@ -32,6 +32,8 @@ from hub.intake.drafts import (
 from hub.store.models import Practitioner
 
 ROLE_TO_KIND = {"gp": "gp", "medecin_conseil": "medecin_conseil", "mdt": "mdt", "coordinator": "coordinator"}
+AUTHOR_ROLES = {"reply": "Demandeur (courriel)", "auto-reply": "Réponse automatique",
+                "bounce": "Serveur de messagerie (non-remise)"}
 AUTO_HINT = "message automatique (réponse automatique, liste de diffusion ou sans adresse de retour)"
 QUOTE_MARKERS = (
     r"^\s*Le .{5,200}(a écrit|wrote)\s*:\s*$",
@@ -143,5 +145,5 @@ def message_draft(mail: ParsedMail, raw: bytes, thread_id: str, disposition: str
         body = f"[Courriel illisible : {mail.broken}]\n\n{body}"
     label = f"{mail.from_name} <{mail.from_addr}>" if mail.from_name else (mail.from_addr or mail_from)
     return MessageDraft(thread_id=thread_id, channel="email", source_key=source_key(mail, mail_from, raw),
-                        author_label=label[:200], body=body, kind=kind, attachments=list(mail.attachments),
-                        raw=raw, rfc822_id=mail.message_id)
+                        author_label=label[:200], body=body, kind=kind, author_role=AUTHOR_ROLES[kind],
+                        attachments=list(mail.attachments), raw=raw, rfc822_id=mail.message_id)
