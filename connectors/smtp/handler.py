@@ -37,6 +37,7 @@ class IntakeHandler:
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
         self.accepted = 0
+        self.senders = lookup.SenderCache()
 
     def _split(self, address: str) -> tuple[str, str | None] | None:
         """(local, token) when ``address`` is ours, else ``None``."""
@@ -103,7 +104,7 @@ class IntakeHandler:
                 convert.message_draft(mail, raw, thread_id, disposition, mail_from), actor)
             return f"250 2.0.0 OK: added to thread {result.thread_id}"
         rpps = None if mail.broken else convert.extract.find_rpps(mail.text)
-        sender = await lookup.practitioner(self.hub, mail.from_addr, rpps)
+        sender = await self.senders.practitioner(self.hub, mail.from_addr, rpps)
         draft = convert.request_draft(mail, raw, disposition, mail_from, sender, date.today())
         submitted = await self.hub.intake.submit(draft, actor)
         return f"250 2.0.0 OK: {submitted.reference}"

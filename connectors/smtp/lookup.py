@@ -6,6 +6,7 @@ Contract: each function opens its own short read transaction on ``hub.db`` and r
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 from sqlalchemy import func, select
@@ -34,6 +35,26 @@ async def thread_by_message_ids(hub: Hub, ids: Sequence[str]) -> str | None:
         if found:
             return found
     return None
+
+
+class SenderCache:
+    """Directory look-ups of senders, remembered for ``ttl`` seconds (the directory changes seldom; a GP who writes
+    often costs one query a minute instead of one per message). Holds nothing another process needs."""
+
+    def __init__(self, ttl: float = 60.0, size: int = 2048) -> None:
+        self.ttl, self.size = ttl, size
+        self._entries: dict[tuple[str | None, str | None], tuple[float, Practitioner | None]] = {}
+
+    async def practitioner(self, hub: Hub, email: str | None, rpps: str | None) -> Practitioner | None:
+        key, now = ((email or "").lower() or None, rpps), time.monotonic()
+        hit = self._entries.get(key)
+        if hit is not None and now - hit[0] < self.ttl:
+            return hit[1]
+        found = await practitioner(hub, email, rpps)
+        if len(self._entries) >= self.size:
+            self._entries.clear()
+        self._entries[key] = (now, found)
+        return found
 
 
 async def practitioner(hub: Hub, email: str | None, rpps: str | None) -> Practitioner | None:
