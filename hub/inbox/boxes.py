@@ -29,7 +29,6 @@ from sqlalchemy import (
     ColumnElement,
     String,
     TextualSelect,
-    and_,
     bindparam,
     column,
     or_,
@@ -206,17 +205,22 @@ async def load_items(hub: Hub, session: AsyncSession, viewer: Viewer, request_id
     """The list rows of these requests, in the given order (subjects decrypted)."""
     if not request_ids:
         return []
+    # three key lookups rather than one join: each stays an index probe whatever the planner's statistics say
     rows = (await session.execute(
         select(Request.id, Request.thread_id, Request.event, Request.status, Request.business_status,
                Request.requester_kind, Request.employer_siret, Request.in_triage, Request.created_at,
                Request.last_activity_at, Request.data_key_id, Request.subject_enc, Thread.reference,
-               RoutingDecision.rule, ThreadRead.read_at, Practitioner.given_name, Practitioner.family_name,
-               Practitioner.role)
+               Practitioner.given_name, Practitioner.family_name, Practitioner.role)
         .join(Thread, Thread.id == Request.thread_id)
-        .outerjoin(RoutingDecision, and_(RoutingDecision.request_id == Request.id, RoutingDecision.current.is_(True)))
-        .outerjoin(ThreadRead, and_(ThreadRead.thread_id == Request.thread_id, ThreadRead.user_id == viewer.user_id))
         .outerjoin(Practitioner, Practitioner.id == Request.assigned_practitioner_id)
         .where(Request.id.in_(request_ids)))).all()
+    rules: dict[str, str] = {row[0]: row[1] for row in (await session.execute(
+        select(RoutingDecision.request_id, RoutingDecision.rule).where(
+            RoutingDecision.request_id.in_(request_ids), RoutingDecision.current.is_(True))
+        .order_by(RoutingDecision.id))).all()}
+    reads: dict[str, datetime] = {row[0]: row[1] for row in (await session.execute(
+        select(ThreadRead.thread_id, ThreadRead.read_at).where(
+            ThreadRead.user_id == viewer.user_id, ThreadRead.thread_id.in_([r.thread_id for r in rows])))).all()}
     by_id = {r.id: r for r in rows}
     ordered = [by_id[i] for i in request_ids if i in by_id]
     subjects = await open_texts(hub, session, [(r.data_key_id, "requests", r.id, "subject", r.subject_enc)
@@ -229,9 +233,9 @@ async def load_items(hub: Hub, session: AsyncSession, viewer: Viewer, request_id
         items.append(BoxItem(
             thread_id=r.thread_id, task_id=r.id, reference=r.reference, event=r.event, status=r.status,
             business_status=r.business_status, subject=subject, requester_kind=r.requester_kind,
-            employer_siret=r.employer_siret, routed_by=r.rule, assignee=assignee, in_triage=r.in_triage,
+            employer_siret=r.employer_siret, routed_by=rules.get(r.id), assignee=assignee, in_triage=r.in_triage,
             created=r.created_at, last_activity=r.last_activity_at,
-            unread=r.read_at is None or r.read_at < r.last_activity_at))
+            unread=(read_at := reads.get(r.thread_id)) is None or read_at < r.last_activity_at))
     return items
 
 
