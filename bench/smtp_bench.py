@@ -130,11 +130,13 @@ async def main() -> int:
             guichet = subprocess.Popen([PYTHON, "-m", "hub.cli", "serve", "--role", "smtp"],  # noqa: ASYNC220
                                        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             procs.append(guichet)
-            sink_port = free_port()
-            sink = subprocess.Popen([PYTHON, "-c",  # noqa: ASYNC220 "import asyncio, connectors.smtp.sink as s; "
-                                     f"asyncio.run(s._main({sink_port}))"], cwd=ROOT,
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            sink = subprocess.Popen([PYTHON, "-c",  # noqa: ASYNC220
+                                     "import asyncio, connectors.smtp.sink as s; asyncio.run(s._main(0, echo=False))"],
+                                    cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
             procs.append(sink)
+            assert sink.stdout is not None
+            first_line = await asyncio.to_thread(sink.stdout.readline)  # "sink on 127.0.0.1:PORT"
+            sink_port = int(first_line.decode().rsplit(":", 1)[1])
             await wait_port(port, guichet)
             await wait_port(sink_port, sink)
             await run_client(port, 50, args.connections, "guichet@spsti-bench.fr")  # warm-up

@@ -84,10 +84,18 @@ class Sink:
             await self.server.wait_closed()
 
 
-async def _main(port: int) -> None:
+class _Discard(list[Received]):
+    def append(self, item: Received) -> None:
+        """Forget it."""
+
+
+async def _main(port: int, echo: bool = True) -> None:
     sink = Sink()
     await sink.start(port=port)
     print(f"sink on 127.0.0.1:{sink.port}", flush=True)
+    if not echo:  # a baseline for benchmarks: keep nothing, print nothing more
+        sink.handler.messages = _Discard()
+        await asyncio.Event().wait()
     seen = 0
     while True:
         await sink.wait_for(seen + 1, timeout=10**9)
