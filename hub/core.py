@@ -5,6 +5,7 @@ No module keeps global state; everything that needs a service receives the ``Hub
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,8 @@ from hub.outbox import Outbox
 from hub.routing import Router
 from hub.store.db import Database
 from hub.store.sealing import Sealer
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -46,17 +49,23 @@ class Hub:
         """Open the key store and the database (the key store must exist: ``guichet init``)."""
         keystore = KeyStore(settings.keys_dir)
         vault = Vault(keystore)
+        db = Database(settings.database_url, schema=settings.database_schema)
         return cls(
             settings=settings,
-            db=Database(settings.database_url, schema=settings.database_schema),
+            db=db,
             keystore=keystore,
             vault=vault,
             sealer=Sealer(vault),
             hasher=LookupHasher(keystore.index_key()),
-            audit=AuditLog(),
+            audit=AuditLog(db),
             router=router or Router.from_settings(settings),
         )
 
     async def close(self) -> None:
-        await self.db.dispose()
+        try:
+            await self.audit.flush()
+        except Exception:  # noqa: BLE001 - storage down: pending entries are chained at the next start
+            log.exception("could not chain pending audit entries before closing")
+        finally:
+            await self.db.dispose()
 

@@ -92,35 +92,33 @@ class IntakeService:
     # -- new requests -------------------------------------------------------------------------------
     async def submit(self, draft: RequestDraft, actor: Actor) -> IntakeResult:
         async with self.hub.db.session() as session:
-            existing = await self._existing(session, draft.source_key)
-            if existing is not None:
-                return existing
             try:
                 async with session.begin():
-                    result = await self._create(session, draft, actor)
-            except IntegrityError:
+                    result = await self._existing(session, draft.source_key)
+                    if result is None:
+                        result = await self._create(session, draft, actor)
+            except IntegrityError:  # the same source_key committed meanwhile by another connection
                 await session.rollback()
-                again = await self._existing(session, draft.source_key)
+                async with session.begin():
+                    again = await self._existing(session, draft.source_key)
                 if again is None:
                     raise
                 return again
-        self.hub.outbox.wakeup.set()
+        if result.created:
+            self.hub.outbox.wakeup.set()
         return result
 
     async def _existing(self, session: AsyncSession, source_key: str) -> IntakeResult | None:
-        async with session.begin():
-            row = (await session.execute(
-                select(Request, Thread).join(Thread, Thread.id == Request.thread_id)
-                .where(Request.source_key == source_key)
-            )).first()
-            if row is None:
-                return None
-            request, thread = row
-            decision = (await session.execute(
-                select(RoutingDecision.rule).where(RoutingDecision.request_id == request.id,
-                                                   RoutingDecision.current.is_(True))
-            )).scalar_one_or_none()
-        return IntakeResult(request.id, thread.id, thread.reference, request.status, False, decision or "",
+        row = (await session.execute(
+            select(Request, Thread, RoutingDecision.rule).join(Thread, Thread.id == Request.thread_id)
+            .outerjoin(RoutingDecision, (RoutingDecision.request_id == Request.id)
+                       & RoutingDecision.current.is_(True))
+            .where(Request.source_key == source_key).limit(1)
+        )).first()
+        if row is None:
+            return None
+        request, thread, rule = row
+        return IntakeResult(request.id, thread.id, thread.reference, request.status, False, rule or "",
                             request.in_triage, reply_token=thread.reply_token)
 
     async def _create(self, session: AsyncSession, draft: RequestDraft, actor: Actor) -> IntakeResult:
@@ -149,7 +147,6 @@ class IntakeService:
             created_at=now, updated_at=now, last_activity_at=now,
         )
         session.add(request)
-        await session.flush()
         message_id = self._add_message_row(
             session, thread.id, request_id, direction="in", kind="request", channel=draft.channel,
             author_label=requester_label(draft.requester.kind), author_name=draft.requester.name,

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session
 
 
 class Database:
@@ -24,14 +25,17 @@ class Database:
         else:
             kwargs["pool_size"] = pool_size
             kwargs["max_overflow"] = pool_size * 2
-            kwargs["pool_pre_ping"] = True
+            kwargs["pool_recycle"] = 1800
             if schema:
                 kwargs["connect_args"] = {"server_settings": {"search_path": schema}}
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             event.listen(self.engine.sync_engine, "begin", _sqlite_begin_immediate)
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, class_=AsyncSession)
+        # a Session class of this database's own, so that session events (audit sealing) stay per database
+        self.sync_session_class: type[Session] = type("GuichetSession", (Session,), {})
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, class_=AsyncSession,
+                                           sync_session_class=self.sync_session_class)
 
     @property
     def is_sqlite(self) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.store.models.base import Base, UTCDateTime, utcnow
@@ -59,10 +59,12 @@ class UsedJti(Base):
 
 
 class AuditEvent(Base):
-    """One entry of the tamper-evident audit chain: ``hash = SHA-256(prev_hash | canonical fields)``."""
+    """One entry of the tamper-evident audit chain. ``id`` is the insertion order; ``seq``, ``prev_hash`` and
+    ``hash = SHA-256(prev_hash | seq | fields)`` are set when the entry is chained, just after its commit."""
 
     __tablename__ = "audit_events"
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    seq: Mapped[int | None] = mapped_column(Integer, unique=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     actor: Mapped[str] = mapped_column(String(200))
     action: Mapped[str] = mapped_column(String(40))
@@ -71,8 +73,10 @@ class AuditEvent(Base):
     outcome: Mapped[str] = mapped_column(String(20))
     source: Mapped[str | None] = mapped_column(String(100))
     detail: Mapped[str | None] = mapped_column(String(300))
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64))
+    __table_args__ = (Index("ix_audit_events_unchained", "id", postgresql_where=text("seq IS NULL"),
+                            sqlite_where=text("seq IS NULL")),)
 
 
 class AuditHead(Base):
