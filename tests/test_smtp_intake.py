@@ -60,11 +60,14 @@ async def test_size_is_announced_and_enforced_and_pipelining_works(hub: Hub) -> 
         code, out = await swaks(guichet.port, "--to", guichet.address, "--from", GP,
                                 "--body", ("x" * 70 + "\n") * 400 + SIRET_TEXT)
         assert code != 0 and "552" in out
+        code, out = await swaks(guichet.port, "--to", guichet.address, "--from", GP,  # an unwrapped 8bit line
+                                "--header", "Subject: long line", "--body", "<p>" + "é" * 3000 + "</p>")
+        assert code == 0, out
         code, out = await swaks(guichet.port, "--to", guichet.address, "--from", GP, "--pipeline",
                                 "--header", "Subject: pipelined", "--body", SIRET_TEXT)
         assert code == 0, out
         assert "250 2.0.0 OK: GU-" in out
-        assert await count(hub, Request) == 1
+        assert await count(hub, Request) == 2
     finally:
         await guichet.stop()
 

@@ -1,8 +1,9 @@
 """The SMTP listener: aiosmtpd's protocol on the hub's own event loop (so it shares the database engine).
 
 Contract: ``await Listener(hub).start()`` binds ``settings.smtp_host:smtp_port`` (0 = ephemeral) and returns
-the bound port; EHLO announces ``SIZE settings.smtp_max_size`` (enforced with 552) and ``STARTTLS`` when a
-certificate is configured (``hub.tls.server_context``: TLS ≥ 1.2, ECDHE + AEAD). ``await stop()`` closes it.
+the bound port; lines up to 64 KiB are accepted; EHLO announces ``SIZE settings.smtp_max_size`` (enforced with
+552) and ``STARTTLS`` when a certificate is configured (``hub.tls.server_context``: TLS ≥ 1.2, ECDHE + AEAD).
+``await stop()`` closes it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,13 @@ from aiosmtpd.smtp import SMTP
 from connectors.smtp.handler import IntakeHandler
 from hub.core import Hub
 from hub.tls import server_context
+
+
+class GuichetSMTP(SMTP):
+    """aiosmtpd's protocol, tolerant of over-long lines: RFC 5321 caps them at 1,000 octets, but real mail
+    clients send longer ones (unwrapped HTML in 8bit) and a refused message would be lost for the GP."""
+
+    line_length_limit = 64 * 1024
 
 
 class Listener:
@@ -34,7 +42,7 @@ class Listener:
         hostname = settings.address_domain
 
         def factory() -> SMTP:
-            return SMTP(self.handler, data_size_limit=settings.smtp_max_size, enable_SMTPUTF8=True,
+            return GuichetSMTP(self.handler, data_size_limit=settings.smtp_max_size, enable_SMTPUTF8=True,
                         hostname=hostname, ident="Guichet ESMTP", tls_context=tls, timeout=300, loop=loop)
 
         self.server = await loop.create_server(factory, host=settings.smtp_host, port=settings.smtp_port)
