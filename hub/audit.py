@@ -80,8 +80,9 @@ async def seal_pending(db: Database, batch: int = 2000) -> int:
 class AuditLog:
     """Records entries and keeps the chain sealed behind the commits of one process."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, batch_delay: float = 0.05) -> None:
         self.db = db
+        self.batch_delay = batch_delay
         self._tasks: set[asyncio.Task[None]] = set()
         self._sealing = False
         self._again = False
@@ -111,6 +112,7 @@ class AuditLog:
     async def _seal_loop(self) -> None:
         try:
             while True:
+                await asyncio.sleep(self.batch_delay)  # gather the entries of concurrent commits in one seal
                 self._again = False
                 await seal_pending(self.db)
                 if not self._again:
