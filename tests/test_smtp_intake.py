@@ -116,6 +116,8 @@ async def test_storage_down_answers_451_and_nothing_is_lost(hub: Hub) -> None:
         hub.db = broken
         code, text = await guichet.send(msg)
         assert code == 451 and b"4.3.0" in text
+        # a reply address cannot be checked either: "try later", not "no such user"
+        assert await asyncio.to_thread(rcpt_code, guichet.port, "guichet+abcdefgh@spsti-test.fr") == 451
         hub.db = real_db
         assert await count(hub, Request) == 0
         code, _ = await guichet.send(msg)  # the sender's retry
