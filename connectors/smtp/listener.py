@@ -9,6 +9,7 @@ the bound port; lines up to 64 KiB are accepted; EHLO announces ``SIZE settings.
 from __future__ import annotations
 
 import asyncio
+import logging
 import ssl
 
 from aiosmtpd.smtp import SMTP
@@ -38,6 +39,8 @@ class Listener:
 
     async def start(self) -> int:
         settings, loop = self.hub.settings, asyncio.get_running_loop()
+        if logging.getLogger().getEffectiveLevel() > logging.DEBUG:  # aiosmtpd logs every command at INFO
+            logging.getLogger("mail.log").setLevel(logging.WARNING)
         tls = self._tls()
         hostname = settings.address_domain
 
