@@ -12,6 +12,7 @@ Raises only on storage failure; the caller then tells its sender to retry.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -86,27 +87,68 @@ def routing_facts(draft: RequestDraft) -> RoutingFacts:
 
 
 class IntakeService:
-    def __init__(self, hub: Hub) -> None:
+    """See the module docstring. Concurrent ``submit`` calls are committed together (group commit): while one
+    transaction is in flight, new drafts queue, and the next transaction takes up to ``max_batch`` of them.
+    Each caller still gets its answer only after the transaction holding its draft committed; a batch that
+    fails is retried one draft per transaction, so one bad draft never costs the others."""
+
+    def __init__(self, hub: Hub, max_batch: int = 32) -> None:
         self.hub = hub
+        self.max_batch = max_batch
+        self._queue: list[tuple[RequestDraft, Actor, asyncio.Future[IntakeResult]]] = []
+        self._draining = False
 
     # -- new requests -------------------------------------------------------------------------------
     async def submit(self, draft: RequestDraft, actor: Actor) -> IntakeResult:
-        async with self.hub.db.session() as session:
-            try:
-                async with session.begin():
-                    result = await self._existing(session, draft.source_key)
-                    if result is None:
-                        result = await self._create(session, draft, actor)
-            except IntegrityError:  # the same source_key committed meanwhile by another connection
-                await session.rollback()
-                async with session.begin():
-                    again = await self._existing(session, draft.source_key)
-                if again is None:
-                    raise
-                return again
-        if result.created:
-            self.hub.outbox.wakeup.set()
-        return result
+        future: asyncio.Future[IntakeResult] = asyncio.get_running_loop().create_future()
+        self._queue.append((draft, actor, future))
+        if not self._draining:
+            self._draining = True
+            task = asyncio.get_running_loop().create_task(self._drain())
+            task.add_done_callback(lambda _t: None)
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            while self._queue:
+                batch, self._queue = self._queue[:self.max_batch], self._queue[self.max_batch:]
+                try:
+                    results = await self._commit_batch([(d, a) for d, a, _ in batch])
+                except Exception:  # noqa: BLE001 - retry alone, so only the faulty draft fails
+                    for draft, actor, future in batch:
+                        try:
+                            result = await self._commit_one(draft, actor)
+                        except Exception as exc:  # noqa: BLE001 - handed to its caller
+                            if not future.done():
+                                future.set_exception(exc)
+                        else:
+                            if not future.done():
+                                future.set_result(result)
+                else:
+                    for (_, _, future), result in zip(batch, results, strict=True):
+                        if not future.done():
+                            future.set_result(result)
+                self.hub.outbox.wakeup.set()
+        finally:
+            self._draining = False
+
+    async def _commit_batch(self, items: list[tuple[RequestDraft, Actor]]) -> list[IntakeResult]:
+        results: list[IntakeResult] = []
+        async with self.hub.db.session() as session, session.begin():
+            for draft, actor in items:
+                result = await self._existing(session, draft.source_key)
+                results.append(result if result is not None else await self._create(session, draft, actor))
+        return results
+
+    async def _commit_one(self, draft: RequestDraft, actor: Actor) -> IntakeResult:
+        try:
+            return (await self._commit_batch([(draft, actor)]))[0]
+        except IntegrityError:  # the same source_key committed meanwhile by another process
+            async with self.hub.db.session() as session, session.begin():
+                again = await self._existing(session, draft.source_key)
+            if again is None:
+                raise
+            return again
 
     async def _existing(self, session: AsyncSession, source_key: str) -> IntakeResult | None:
         row = (await session.execute(
