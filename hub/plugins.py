@@ -33,6 +33,24 @@ class Connector(Protocol):
     async def stop(self) -> None: ...
 
 
+class HttpOnlyConnector:
+    """Base for a connector that only adds HTTP routes: no outbox transport, no listener of its own."""
+
+    name = "http"
+
+    def setup(self, hub: Hub, app: web.Application) -> None:
+        raise NotImplementedError
+
+    def transports(self, hub: Hub) -> dict[str, Transport]:
+        return {}
+
+    async def start(self, hub: Hub, roles: set[str]) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+
 def load_connectors() -> list[Connector]:
     found: list[Connector] = []
     for ep in sorted(entry_points(group=GROUP), key=lambda e: e.name):

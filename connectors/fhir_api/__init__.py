@@ -14,14 +14,14 @@ from aiohttp import web
 
 from connectors.fhir_api import routes_auth, routes_fhir, routes_meta
 from connectors.fhir_api.http_common import SMART
+from hub.plugins import HttpOnlyConnector
 from hub.smart import SmartAuth
 
 if TYPE_CHECKING:
     from hub.core import Hub
-    from hub.outbox import Transport
 
 
-class FhirApiConnector:
+class FhirApiConnector(HttpOnlyConnector):
     name = "fhir_api"
 
     def setup(self, hub: Hub, app: web.Application) -> None:
@@ -31,15 +31,6 @@ class FhirApiConnector:
         routes_auth.add_routes(app)
         routes_fhir.add_routes(app)
         routes_meta.add_routes(app)
-
-    def transports(self, hub: Hub) -> dict[str, Transport]:
-        return {}
-
-    async def start(self, hub: Hub, roles: set[str]) -> None:
-        return None
-
-    async def stop(self) -> None:
-        return None
 
 
 def connector() -> FhirApiConnector:

@@ -22,10 +22,10 @@ from aiohttp import web
 from connectors.forms.guard import CsrfGuard, RateLimiter
 from connectors.forms.uploads import Limits
 from connectors.forms.views import JINJA, PARIS, FormsSite
+from hub.plugins import HttpOnlyConnector
 
 if TYPE_CHECKING:
     from hub.core import Hub
-    from hub.outbox import Transport
 
 HERE = Path(__file__).resolve().parent
 SITE: web.AppKey[FormsSite] = web.AppKey("forms_site", FormsSite)
@@ -54,7 +54,7 @@ def build_site(hub: Hub) -> FormsSite:
         trusted_proxies=tuple(proxies.split(",") if isinstance(proxies, str) else proxies))
 
 
-class FormsConnector:
+class FormsConnector(HttpOnlyConnector):
     name = "forms"
 
     def setup(self, hub: Hub, app: web.Application) -> None:
@@ -72,15 +72,6 @@ class FormsConnector:
         app.router.add_get("/demande-pre-reprise/employeurs", site.employers)
         app.router.add_get("/suivi/{reference}", site.follow)
         app.router.add_static("/static/forms", HERE / "static", append_version=False)
-
-    def transports(self, hub: Hub) -> dict[str, Transport]:
-        return {}
-
-    async def start(self, hub: Hub, roles: set[str]) -> None:
-        return None
-
-    async def stop(self) -> None:
-        return None
 
 
 def connector() -> FormsConnector:
