@@ -24,7 +24,7 @@ from connectors.fhir_api.messaging import process_message
 from connectors.fhir_api.outcome import FhirError, error_response, fhir_response, one
 from connectors.fhir_api.resources import searchset
 from hub.store.models.messaging import TASK_STATUSES
-from hub.web.app import HUB
+from hub.web.keys import HUB
 
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 DEFAULT_COUNT, MAX_COUNT = 50, 200

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from connectors.fhir_api.outcome import fhir_response
 from connectors.fhir_api.systems import MESSAGE_EVENT
-from hub.web.app import HUB
+from hub.web.keys import HUB
 
 SCHEMAS = Path(__file__).resolve().parent.parent.parent / "schemas"
 OPENAPI: web.AppKey[str] = web.AppKey("fhir_api_openapi", str)

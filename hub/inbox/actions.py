@@ -116,25 +116,22 @@ async def accept(hub: Hub, viewer: Viewer, thread_id: str, source: str | None = 
 
 async def reply(hub: Hub, viewer: Viewer, thread_id: str, text: str | None, source: str | None = None
                 ) -> ActionResult:
-    body = _text(text, "de la réponse")
-
-    async def work(session: AsyncSession, thread: Thread, request: Request, level: str) -> ActionResult:
-        await _transition(hub, session, viewer, request, level, "reply", source)
-        message_id = await _send_out(hub, session, viewer, thread, request, "reply", body)
-        return _result(request, message_id)
-
-    result = await with_visible(hub, viewer, thread_id, source, work, for_update=True)
-    hub.outbox.wakeup.set()
-    return result
+    return await _write_back(hub, viewer, thread_id, _text(text, "de la réponse"), "reply", "reply", source)
 
 
 async def ask_info(hub: Hub, viewer: Viewer, thread_id: str, text: str | None, source: str | None = None
                    ) -> ActionResult:
-    body = _text(text, "de la demande de précisions")
+    return await _write_back(hub, viewer, thread_id, _text(text, "de la demande de précisions"), "ask-info",
+                             "info-request", source)
+
+
+async def _write_back(hub: Hub, viewer: Viewer, thread_id: str, body: str, action: str, kind: str,
+                      source: str | None) -> ActionResult:
+    """A message from the physician to the sender (``action`` moves the Task; ``kind`` names the message)."""
 
     async def work(session: AsyncSession, thread: Thread, request: Request, level: str) -> ActionResult:
-        await _transition(hub, session, viewer, request, level, "ask-info", source)
-        message_id = await _send_out(hub, session, viewer, thread, request, "info-request", body)
+        await _transition(hub, session, viewer, request, level, action, source)
+        message_id = await _send_out(hub, session, viewer, thread, request, kind, body)
         return _result(request, message_id)
 
     result = await with_visible(hub, viewer, thread_id, source, work, for_update=True)

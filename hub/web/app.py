@@ -16,9 +16,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, g
 from hub.core import Hub
 from hub.plugins import Connector
 from hub.store.migrate import is_current
+from hub.web.inbox_routes import setup_inbox
+from hub.web.keys import HUB, REGISTRY
 
-HUB: web.AppKey[Hub] = web.AppKey("hub", Hub)
-REGISTRY: web.AppKey[CollectorRegistry] = web.AppKey("registry", CollectorRegistry)
+__all__ = ["HUB", "REGISTRY", "build_app"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -85,7 +86,6 @@ def build_app(hub: Hub, connectors: Sequence[Connector] = (), client_max_size: i
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
-    from hub.web.inbox_routes import setup_inbox  # here: the inbox modules import HUB from this module
 
     setup_inbox(app)
     for connector in connectors:

@@ -17,7 +17,6 @@ from aiohttp import web
 from hub.inbox import actions, boxes, search, threads
 from hub.inbox.errors import InboxError
 from hub.inbox.reassign import Target
-from hub.web.app import HUB
 from hub.web.auth import (
     LoginRefused,
     clear_session_cookie,
@@ -29,6 +28,7 @@ from hub.web.auth import (
     set_session_cookie,
 )
 from hub.web.inbox_common import authenticate, check_csrf, json_error
+from hub.web.keys import HUB
 
 
 async def _body(request: web.Request) -> dict[str, Any]:

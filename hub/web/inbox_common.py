@@ -22,8 +22,8 @@ from multidict import MultiDictProxy
 from hub.inbox.access import Viewer, load_viewer
 from hub.inbox.task_status import BOX_LABELS, STATUS_LABELS, status_label
 from hub.intake.service import requester_label
-from hub.web.app import HUB
 from hub.web.auth import SessionInfo, current, same_origin, tokens_match
+from hub.web.keys import HUB
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"

@@ -21,7 +21,6 @@ from hub.inbox.errors import InboxError, NotFound
 from hub.inbox.reassign import ASSIGNABLE_ROLES, Target
 from hub.inbox.task_status import OUTCOMES
 from hub.store.models import Practitioner, Team
-from hub.web.app import HUB
 from hub.web.auth import (
     LOGIN_COOKIE,
     LoginRefused,
@@ -36,6 +35,7 @@ from hub.web.auth import (
     tokens_match,
 )
 from hub.web.inbox_common import STATIC, authenticate, check_csrf, render
+from hub.web.keys import HUB
 
 DONE = {"accept": "Demande acceptée.", "reply": "Réponse envoyée à l'expéditeur.",
         "ask-info": "Demande de précisions envoyée à l'expéditeur.", "reassign": "Demande réaffectée.",
