@@ -97,6 +97,7 @@ class IntakeService:
         self.max_batch = max_batch
         self._queue: list[tuple[RequestDraft, Actor, asyncio.Future[IntakeResult]]] = []
         self._draining = False
+        self._drainer: asyncio.Task[None] | None = None
 
     # -- new requests -------------------------------------------------------------------------------
     async def submit(self, draft: RequestDraft, actor: Actor) -> IntakeResult:
@@ -104,8 +105,7 @@ class IntakeService:
         self._queue.append((draft, actor, future))
         if not self._draining:
             self._draining = True
-            task = asyncio.get_running_loop().create_task(self._drain())
-            task.add_done_callback(lambda _t: None)
+            self._drainer = asyncio.get_running_loop().create_task(self._drain())  # kept: tasks are weakly held
         return await future
 
     async def _drain(self) -> None:
