@@ -1,7 +1,8 @@
 """Intake: store a new request (or a message on an existing thread), route it, audit it, queue its notices.
 
 Contract:
-- ``await intake.submit(draft, actor)`` commits, in one transaction: thread, request (Task + encrypted focus),
+- ``await intake.submit(draft, actor)`` commits, in one transaction (shared with concurrent submits: group
+  commit; it returns only after that commit): thread, request (Task + encrypted focus),
   the first message with its attachments, lookup hashes, the consent record, the routing decision, the audit
   entry and the outbox rows (acknowledgement, physician notification). It returns an :class:`IntakeResult`.
   Submitting the same ``source_key`` again returns the first result with ``created=False``: one request only.
