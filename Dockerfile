@@ -22,7 +22,7 @@ ENV GUICHET_HOME=/data \
     GUICHET_KEYS_DIR=/keys \
     GUICHET_HTTP_HOST=0.0.0.0 \
     GUICHET_SMTP_HOST=0.0.0.0 \
-    GUICHET_DEMO_DIRECTORY=/app/schemas/directory \
+    GUICHET_SCHEMAS_DIR=/app/schemas \
     PYTHONUNBUFFERED=1
 USER guichet
 VOLUME ["/data", "/keys"]

@@ -15,6 +15,9 @@ from typing import Any
 
 DEFAULT_HTTP = ("127.0.0.1", 8080)
 DEFAULT_SMTP = ("127.0.0.1", 2525)
+# The published definitions (OpenAPI, FHIR profiles, example directory) of a source checkout; an installed
+# package (the Docker image) is told where they are with GUICHET_SCHEMAS_DIR.
+DEFAULT_SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
 
 
 @dataclass(frozen=True)
@@ -36,7 +39,7 @@ class Settings:
     public_url: str | None = None
     smtp_max_size: int = 25 * 1024 * 1024
     outbox_max_attempts: int = 8
-    demo_directory: Path | None = None
+    schemas_dir: Path = field(default_factory=lambda: DEFAULT_SCHEMAS)
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -106,6 +109,6 @@ def load_settings(env: Mapping[str, str] | None = None, toml_path: Path | None =
         public_url=get("public_url"),
         smtp_max_size=int(get("smtp_max_size", 25 * 1024 * 1024)),
         outbox_max_attempts=int(get("outbox_max_attempts", 8)),
-        demo_directory=Path(get("demo_directory")) if get("demo_directory") else None,
+        schemas_dir=Path(get("schemas_dir", DEFAULT_SCHEMAS)).expanduser(),
         extra=file_values,
     )

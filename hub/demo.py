@@ -13,7 +13,7 @@ from hub.core import Hub
 from hub.directory.importer import import_directory
 from hub.intake import ConsentStatement, EmployerRef, Person, RequestDraft, Requester, WorkStoppage
 
-# The example of the README; an installed (non-editable) package finds it through GUICHET_DEMO_DIRECTORY.
+# The example of the README (in a source checkout); ``guichet init --demo`` reads settings.schemas_dir/directory.
 EXAMPLE_DIRECTORY = Path(__file__).resolve().parent.parent / "schemas" / "directory"
 DEMO_PASSWORD = "guichet-demo-2026"  # noqa: S105 - printed to the user; demo data only
 
@@ -53,7 +53,7 @@ DEMO_TEXTS = (
 
 
 async def load_demo(hub: Hub) -> list[DemoLogin]:
-    report = await import_directory(hub, hub.settings.demo_directory or EXAMPLE_DIRECTORY, progress=False)
+    report = await import_directory(hub, hub.settings.schemas_dir / "directory", progress=False)
     if report.errors:
         raise RuntimeError(f"demo directory has errors: {report.errors[:3]}")
     async with hub.db.session() as session, session.begin():

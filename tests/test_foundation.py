@@ -97,3 +97,22 @@ async def test_health_and_readiness(server) -> None:  # type: ignore[no-untyped-
             assert r.headers["X-Content-Type-Options"] == "nosniff"
         async with http.get(server.url + "/metrics") as r:
             assert r.status == 200 and "guichet_http_requests" in await r.text()
+
+
+async def test_published_definitions_come_from_the_configured_schemas_dir(hub: Hub, tmp_path, start_server) -> None:  # type: ignore[no-untyped-def]
+    """An installed package (the Docker image) finds schemas/ through GUICHET_SCHEMAS_DIR, not beside its code."""
+    import json
+    import shutil
+
+    from hub.demo import load_demo
+
+    copy = tmp_path / "published"
+    shutil.copytree(hub.settings.schemas_dir, copy)
+    doc = json.loads((copy / "openapi.json").read_text())
+    doc["info"]["title"] = "Guichet (copie installée)"
+    (copy / "openapi.json").write_text(json.dumps(doc))
+    hub.settings = hub.settings.with_(schemas_dir=copy)
+    await load_demo(hub)
+    running = await start_server(hub)
+    async with aiohttp.ClientSession() as http, http.get(running.url + "/openapi.json") as r:
+        assert r.status == 200 and (await r.json())["info"]["title"] == "Guichet (copie installée)"

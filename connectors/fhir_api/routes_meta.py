@@ -12,7 +12,6 @@ from connectors.fhir_api.outcome import fhir_response
 from connectors.fhir_api.systems import MESSAGE_EVENT
 from hub.web.keys import HUB
 
-SCHEMAS = Path(__file__).resolve().parent.parent.parent / "schemas"
 OPENAPI: web.AppKey[str] = web.AppKey("fhir_api_openapi", str)
 RELEASE_DATE = "2026-11-26"
 
@@ -58,11 +57,11 @@ async def openapi(request: web.Request) -> web.Response:
     return web.json_response(doc)
 
 
-def load_openapi() -> str:
-    return (SCHEMAS / "openapi.json").read_text(encoding="utf-8")
+def load_openapi(schemas_dir: Path) -> str:
+    return (schemas_dir / "openapi.json").read_text(encoding="utf-8")
 
 
 def add_routes(app: web.Application) -> None:
-    app[OPENAPI] = load_openapi()
+    app[OPENAPI] = load_openapi(app[HUB].settings.schemas_dir)
     app.router.add_get("/fhir/metadata", metadata)
     app.router.add_get("/openapi.json", openapi)
