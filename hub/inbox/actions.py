@@ -19,8 +19,8 @@ from hub.inbox.access import Viewer, actions_for
 from hub.inbox.errors import Conflict, Forbidden, Invalid
 from hub.inbox.reassign import Target, reassign_request
 from hub.inbox.task_status import ACTION_LABELS, KEEP, next_status
-from hub.inbox.threads import with_visible
-from hub.store.models import Message, Request, Thread, ThreadRead, new_id, utcnow
+from hub.inbox.threads import mark_read, with_visible
+from hub.store.models import Message, Request, Thread, new_id, utcnow
 
 if TYPE_CHECKING:
     from hub.core import Hub
@@ -64,11 +64,7 @@ async def _transition(hub: Hub, session: AsyncSession, viewer: Viewer, request: 
     if business != KEEP:
         request.business_status = business
     request.updated_at = request.last_activity_at = now
-    read = await session.get(ThreadRead, (viewer.user_id, request.thread_id))
-    if read is None:
-        session.add(ThreadRead(user_id=viewer.user_id, thread_id=request.thread_id, read_at=now))
-    else:
-        read.read_at = now
+    await mark_read(session, viewer.user_id, request.thread_id, now)
     await hub.audit.record(session, actor=viewer.actor(source), action="update", entity_type="Task",
                            entity_id=request.id, detail=f"{action}: {old} -> {status}{detail}")
 

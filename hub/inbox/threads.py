@@ -177,11 +177,7 @@ async def _open(hub: Hub, session: AsyncSession, viewer: Viewer, thread: Thread,
         if business != KEEP:
             request.business_status = business
         request.updated_at = now
-    read = await session.get(ThreadRead, (viewer.user_id, thread.id))
-    if read is None:
-        session.add(ThreadRead(user_id=viewer.user_id, thread_id=thread.id, read_at=now))
-    else:
-        read.read_at = now
+    await mark_read(session, viewer.user_id, thread.id, now)
     await hub.audit.record(session, actor=viewer.actor(source), action="read", entity_type="Task",
                            entity_id=request.id, detail=f"thread {thread.id}")
     return ThreadView(
@@ -223,3 +219,12 @@ async def download(hub: Hub, viewer: Viewer, attachment_id: str, source: str | N
                                        entity_type="Attachment", entity_id=att.id, detail=f"thread {found[0].id}")
                 return name, att.content_type, content
     raise NotFound("Pièce jointe introuvable.")
+
+
+async def mark_read(session: AsyncSession, user_id: int, thread_id: str, when: datetime) -> None:
+    """Record that ``user_id`` has seen ``thread_id`` up to ``when`` (unread counts compare with it)."""
+    read = await session.get(ThreadRead, (user_id, thread_id))
+    if read is None:
+        session.add(ThreadRead(user_id=user_id, thread_id=thread_id, read_at=when))
+    else:
+        read.read_at = when
