@@ -40,6 +40,15 @@ async def _pg_admin(sql: str) -> None:
         await conn.close()
 
 
+def cli_env(settings: Settings) -> dict[str, str]:
+    """The environment a ``guichet`` subprocess needs to work on the same data, keys and database as ``settings``."""
+    env = dict(os.environ, GUICHET_HOME=str(settings.home), GUICHET_KEYS_DIR=str(settings.keys_dir),
+               GUICHET_DATABASE_URL=settings.database_url, GUICHET_CONFIG=str(settings.home / "none.toml"))
+    if settings.database_schema:
+        env["GUICHET_DATABASE_SCHEMA"] = settings.database_schema
+    return env
+
+
 @pytest.fixture
 def settings_factory(tmp_path: Path) -> Callable[..., Settings]:
     """Settings for one test: data dir and key store under ``tmp_path``, ephemeral ports."""

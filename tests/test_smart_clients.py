@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -16,16 +15,12 @@ from hub.core import Hub
 from hub.smart.jwks import JwksError, check_jwks, load_keys
 from hub.smart.ratelimit import RateLimiter
 from hub.store.models import ApiClient
+from tests.conftest import cli_env
 from tests.fhir_support import ALL_SCOPES, directory_hub_fixture, new_key, public_jwk  # noqa: F401
 
 
 async def guichet(hub: Hub, *args: str) -> tuple[int, str, str]:
-    s = hub.settings
-    env = dict(os.environ, GUICHET_HOME=str(s.home), GUICHET_KEYS_DIR=str(s.keys_dir),
-               GUICHET_DATABASE_URL=s.database_url, GUICHET_CONFIG=str(s.home / "none.toml"))
-    if s.database_schema:
-        env["GUICHET_DATABASE_SCHEMA"] = s.database_schema
-    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "hub.cli", *args, env=env,
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "hub.cli", *args, env=cli_env(hub.settings),
                                                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     out, err = await proc.communicate()
     return proc.returncode or 0, out.decode(), err.decode()

@@ -4,7 +4,6 @@ retries and dead letters in the outbox, and the administrator's ``guichet outbox
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 import sys
 from pathlib import Path
@@ -19,7 +18,8 @@ from hub.core import Hub
 from hub.outbox import OutboundEmail, OutboxWorker, PermanentDeliveryError, TransientDeliveryError
 from hub.store.models import OutboxItem, utcnow
 from hub.tls import client_context, server_context
-from tests.test_smtp_intake import self_signed
+from tests.certs import self_signed
+from tests.conftest import cli_env
 from tests.test_smtp_support import outbox_rows
 
 PAYLOAD: dict[str, Any] = {
@@ -77,12 +77,7 @@ async def test_plain_relay_and_error_translation(hub: Hub) -> None:
 
 
 async def guichet_cli(hub: Hub, *args: str) -> tuple[int, str]:
-    s = hub.settings
-    env = dict(os.environ, GUICHET_HOME=str(s.home), GUICHET_KEYS_DIR=str(s.keys_dir),
-               GUICHET_DATABASE_URL=s.database_url, GUICHET_CONFIG=str(s.home / "none.toml"))
-    if s.database_schema:
-        env["GUICHET_DATABASE_SCHEMA"] = s.database_schema
-    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "hub.cli", *args, env=env,
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "hub.cli", *args, env=cli_env(hub.settings),
                                                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     out, _ = await proc.communicate()
     return int(proc.returncode or 0), out.decode()
