@@ -211,7 +211,7 @@ async def test_actions_move_the_task_status(demo_hub: Hub) -> None:
     assert refused.value.message == "Impossible de répondre à cette demande : la demande est close (terminée)."
     async with hub.db.session() as session:
         updates = (await session.execute(select(AuditEvent.detail).where(
-            AuditEvent.entity_id == task_id, AuditEvent.action == "update"))).scalars().all()
+            AuditEvent.entity_id == task_id, AuditEvent.action == "update").order_by(AuditEvent.id))).scalars().all()
     assert [(d or "").split(":")[0] for d in updates] == ["accept", "ask-info", "reply", "close"]
 
 
