@@ -14,7 +14,10 @@ EVENTS = ("pre-return-visit-request", "pdp-referral", "coordination-request", "r
 REQUESTER_KINDS = ("worker", "gp", "specialist", "employer", "partner", "medecin_conseil", "mdt",
                    "coordinator", "other")
 STOPPAGE_CAUSES = ("illness", "work-accident", "occupational-disease", "maternity")
-CHANNELS = ("email", "fhir", "form")
+CHANNELS = ("email", "fhir", "form", "mssante")
+# How far the hub can stand behind the sender's identity (DESIGN "Sender trust"): read from the MSSanté mailbox,
+# plain email whose domain authentication passed, an authenticated API client, a public form, or nothing.
+TRUST_LEVELS = ("mssante", "verified", "api", "form", "unverified")
 
 
 @dataclass
@@ -96,6 +99,7 @@ class RequestDraft:
     client_id: str | None = None
     rfc822_id: str | None = None
     triage_hint: str | None = None
+    trust: str = "unverified"  # one of TRUST_LEVELS, set by the connector from how the input arrived
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_payload(self) -> dict[str, Any]:
@@ -127,3 +131,4 @@ class MessageDraft:
     raw: bytes | None = None
     rfc822_id: str | None = None
     client_id: str | None = None
+    trust: str = "unverified"  # one of TRUST_LEVELS
