@@ -15,14 +15,20 @@ from aiohttp import web
 from connectors.fhir_api import routes_auth, routes_fhir, routes_meta
 from connectors.fhir_api.http_common import SMART
 from hub.plugins import HttpOnlyConnector
+from hub.settings_check import number
 from hub.smart import SmartAuth
 
 if TYPE_CHECKING:
+    from hub.config import Settings
     from hub.core import Hub
 
 
 class FhirApiConnector(HttpOnlyConnector):
     name = "fhir_api"
+
+    def check_settings(self, settings: Settings) -> None:
+        for name, default in (("token_rate", 2.0), ("token_burst", 20.0), ("api_rate", 200.0), ("api_burst", 400.0)):
+            number(settings.extra, name, default)
 
     def setup(self, hub: Hub, app: web.Application) -> None:
         auth = SmartAuth(hub)
