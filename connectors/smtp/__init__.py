@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from connectors.smtp.handler import mime_limits
 from connectors.smtp.listener import Listener
 from connectors.smtp.transport import EmailTransport, check_relay_settings
 
@@ -28,6 +29,7 @@ class SmtpConnector:
 
     def check_settings(self, settings: Settings) -> None:
         check_relay_settings(settings)
+        mime_limits(settings)
 
     def setup(self, hub: Hub, app: web.Application) -> None:
         """No HTTP routes."""
