@@ -82,7 +82,17 @@ def _has_nul(node: Any) -> bool:
     return False
 
 
+def _too_many(count: int, max_entries: int) -> FhirError:
+    return one(422, "too-costly", "Bundle.entry",
+               f"Le Bundle compte au moins {count} entrées ; un message en accepte {max_entries} au plus. Rien "
+               "n'a été enregistré : envoyez un message par demande, sans ressources superflues.",
+               f"The Bundle has at least {count} entries; a message accepts at most {max_entries}. Nothing was "
+               "stored.", "too-many-entries")
+
+
 def parse_message(raw: bytes, max_entries: int = MAX_ENTRIES) -> MessageBundle:
+    if raw.count(b'"resource"') > max_entries:  # every entry has one: refuse before a long, GIL-holding parse
+        raise _too_many(raw.count(b'"resource"'), max_entries)
     try:
         data = json.loads(raw)
     except (ValueError, RecursionError) as exc:
@@ -96,11 +106,7 @@ def parse_message(raw: bytes, max_entries: int = MAX_ENTRIES) -> MessageBundle:
                   "A Bundle resource is expected (resourceType 'Bundle').", "not-a-bundle")
     count = len(data["entry"]) if isinstance(data.get("entry"), list) else 0
     if count > max_entries:
-        raise one(422, "too-costly", "Bundle.entry",
-                  f"Le Bundle compte {count} entrées ; un message en accepte {max_entries} au plus. Rien n'a été "
-                  "enregistré : envoyez un message par demande, sans ressources superflues.",
-                  f"The Bundle has {count} entries; a message accepts at most {max_entries}. Nothing was stored.",
-                  "too-many-entries")
+        raise _too_many(count, max_entries)
     try:
         model = Bundle.model_validate_json(raw)
     except ValidationError as exc:
