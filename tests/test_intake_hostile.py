@@ -4,9 +4,9 @@ any 250, nothing stored), too many Bundle entries (OperationOutcome 422 ``too-co
 from __future__ import annotations
 
 import copy
-from email.policy import SMTP
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
+from email.policy import SMTP
 from typing import Any
 
 import aiohttp
