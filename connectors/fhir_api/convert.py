@@ -220,7 +220,8 @@ def request_draft(view: MessageView, bundle: MessageBundle, grant: AccessGrant) 
         requester=requester(view.requester, view, grant), subject=subject_text(view), reason=reason_text(view),
         worker=worker(view.worker), employer=employer(view.employer), stoppage=stoppage(view.stoppage),
         consent=consent(view.consent, bundle), raw=bundle.raw, raw_type="application/fhir+json",
-        client_id=grant.client_id, extra={"body_sha256": bundle.digest, "message_header_id": view.header_id})
+        client_id=grant.client_id, trust="api",
+        extra={"body_sha256": bundle.digest, "message_header_id": view.header_id})
 
 
 def law_expression(field: str, view: MessageView) -> str:

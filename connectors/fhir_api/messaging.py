@@ -99,7 +99,7 @@ async def _reply(hub: Hub, grant: AccessGrant, bundle: MessageBundle, view: Mess
     source_key = f"fhir:{grant.client_id}:{view.header_id}"
     result = await hub.intake.add_message(MessageDraft(
         thread_id=request.thread_id, channel="fhir", source_key=source_key, author_label=author,
-        body=convert.reason_text(view), raw=bundle.raw, client_id=grant.client_id), actor)
+        body=convert.reason_text(view), raw=bundle.raw, client_id=grant.client_id, trust="api"), actor)
     if not result.created:
         async with hub.db.session() as session:
             message = await session.get(Message, result.message_id)

@@ -232,7 +232,7 @@ def build_draft(spec: FormSpec, fields: dict[str, str], files: list[AttachmentDr
     draft = RequestDraft(
         event=spec.event, channel="form", source_key=f"form:{key}", requester=requester, subject=spec.subject,
         reason=reason, worker=worker, employer=employer, job=job, stoppage=stoppage,
-        consent=_consent(c, kind, today), attachments=list(files),
+        consent=_consent(c, kind, today), attachments=list(files), trust="form",
         # confirm_to: the address to confirm to; no_ack: hub.notices' own confirmation (it cannot know the
         # follow-up link) is left out, the forms connector queues the one with the link (see confirm.py)
         extra={"form": spec.slug, **({"confirm_to": requester.email, "no_ack": True} if requester.email else {}),

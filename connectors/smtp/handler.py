@@ -4,8 +4,9 @@ Contract (the protocol itself is aiosmtpd's ``SMTP``; this class only implements
 - ``handle_EHLO``: adds ``PIPELINING`` to what aiosmtpd announces (SIZE, 8BITMIME, SMTPUTF8, STARTTLS).
 - ``handle_RCPT``: ``250`` for ``settings.address`` and for ``local+token@domain`` when the token is a thread's
   reply token; ``550 5.1.1`` for any other recipient (or an unknown token); ``451`` when storage is down.
-- ``handle_DATA``: parses the message, turns it into a ``MessageDraft`` (a reply: by ``+token`` recipient, or by
-  In-Reply-To/References matching a stored Message-ID) or a ``RequestDraft`` (a new request), awaits
+- ``handle_DATA``: parses the message, reads its sender trust (``authres``), turns it into a ``MessageDraft`` (a
+  reply: by ``+token`` recipient, or by In-Reply-To/References matching a stored Message-ID) or a
+  ``RequestDraft`` (a new request), awaits
   ``hub.intake`` and answers ``250`` only once it is committed. Any storage error → ``451 4.3.0`` (the sender
   retries; nothing is lost). Our own messages are dropped (a loop), bounces go to the thread they are about
   (and mark the outbox row dead) or are dropped when they match nothing.
@@ -19,7 +20,7 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from connectors.smtp import bounces, convert, lookup
+from connectors.smtp import authres, bounces, convert, lookup
 from connectors.smtp.loops import classify
 from connectors.smtp.parse import ParsedMail, parse_mail
 from hub.audit import Actor
@@ -97,15 +98,16 @@ class IntakeHandler:
             return "250 2.0.0 OK: ignored (sent by this guichet)"
         actor = Actor(f"email:{mail.from_addr or mail_from}"[:200], f"smtp:{peer}")
         thread_id = await self._thread(mail, rcpt_tos, disposition)
+        trust = authres.trust_of(mail, self.hub.settings.trusted_authserv_id)
         if disposition == "bounce":
             return await self._bounce(mail, raw, mail_from, thread_id, actor)
         if thread_id is not None:
             result = await self.hub.intake.add_message(
-                convert.message_draft(mail, raw, thread_id, disposition, mail_from), actor)
+                convert.message_draft(mail, raw, thread_id, disposition, mail_from, trust), actor)
             return f"250 2.0.0 OK: added to thread {result.thread_id}"
         rpps = None if mail.broken else convert.extract.find_rpps(mail.text)
         sender = await self.senders.practitioner(self.hub, mail.from_addr, rpps)
-        draft = convert.request_draft(mail, raw, disposition, mail_from, sender, date.today())
+        draft = convert.request_draft(mail, raw, disposition, mail_from, sender, date.today(), trust)
         submitted = await self.hub.intake.submit(draft, actor)
         return f"250 2.0.0 OK: {submitted.reference}"
 

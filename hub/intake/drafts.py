@@ -100,6 +100,7 @@ class RequestDraft:
     rfc822_id: str | None = None
     triage_hint: str | None = None
     trust: str = "unverified"  # one of TRUST_LEVELS, set by the connector from how the input arrived
+    claimed_rpps: str | None = None  # an RPPS the text quotes without establishing who wrote: a suggestion only
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_payload(self) -> dict[str, Any]:
@@ -132,3 +133,4 @@ class MessageDraft:
     rfc822_id: str | None = None
     client_id: str | None = None
     trust: str = "unverified"  # one of TRUST_LEVELS
+    claimed_rpps: str | None = None  # see RequestDraft.claimed_rpps

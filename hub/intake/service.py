@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.audit import Actor
-from hub.intake.drafts import AttachmentDraft, MessageDraft, RequestDraft
+from hub.intake.drafts import TRUST_LEVELS, AttachmentDraft, MessageDraft, RequestDraft
 from hub.references import new_follow_up_token, new_reference, new_reply_token, token_digest
 from hub.routing import Decision, RoutingFacts
 from hub.store.models import (
@@ -194,7 +194,8 @@ class IntakeService:
             session, thread.id, request_id, direction="in", kind="request", channel=draft.channel,
             author_label=requester_label(draft.requester.kind), author_name=draft.requester.name,
             body=draft.reason, raw=draft.raw,
-            rfc822_id=draft.rfc822_id, attachments=draft.attachments, dedupe_key=None)
+            rfc822_id=draft.rfc822_id, attachments=draft.attachments, dedupe_key=None,
+            trust=draft.trust, claimed_rpps=draft.claimed_rpps)
         for digest in self._lookup_digests(draft, thread.reference):
             session.add(RequestLookup(request_id=request_id, digest=digest))
         if draft.consent is not None and draft.worker is not None:
@@ -223,7 +224,7 @@ class IntakeService:
                         kind=draft.kind, channel=draft.channel, author_label=draft.author_role,
                         author_name=draft.author_label, body=draft.body,
                         raw=draft.raw, rfc822_id=draft.rfc822_id, attachments=draft.attachments,
-                        dedupe_key=draft.source_key)
+                        dedupe_key=draft.source_key, trust=draft.trust, claimed_rpps=draft.claimed_rpps)
                     if request is not None:
                         request.last_activity_at = request.updated_at = utcnow()
                         if request.status == "on-hold":
@@ -248,7 +249,8 @@ class IntakeService:
                          kind: str, channel: str, author_label: str, body: str, raw: bytes | None,
                          rfc822_id: str | None, attachments: list[AttachmentDraft],
                          dedupe_key: str | None, author_user_id: int | None = None,
-                         author_name: str | None = None) -> str:
+                         author_name: str | None = None, trust: str | None = None,
+                         claimed_rpps: str | None = None) -> str:
         """Add a message (encrypted body, raw, sender name and attachments) to the session; return its id.
 
         ``author_label`` is stored in clear and must not identify a worker (a role, or a professional's name);
@@ -262,7 +264,8 @@ class IntakeService:
             author_enc=sealer.seal(key, "messages", message_id, "author", author_name) if author_name else None,
             body_enc=sealer.seal(key, "messages", message_id, "body", body),
             raw_enc=sealer.seal(key, "messages", message_id, "raw", raw) if raw is not None else None,
-            created_at=utcnow(),
+            created_at=utcnow(), trust=(trust if trust in TRUST_LEVELS else "unverified") if trust else None,
+            claimed_rpps=claimed_rpps,
         ))
         for att in attachments:
             att_id = new_id()
