@@ -216,3 +216,48 @@ async def test_full_pickup_loop_in_chromium(demo_hub: Hub) -> None:
         assert "il sera présent" not in mails("Nouveau message")[0].get_content()
     finally:
         await guichet.stop()
+
+
+@pytest.mark.browser
+@needs_chromium
+async def test_physician_confirms_an_unverified_sender_in_chromium(demo_hub: Hub) -> None:
+    """The spoofed request in the inbox: the claim is shown in words, sending needs the box ticked, and the answer
+    still leaves only as a pickup link."""
+    from pathlib import Path
+
+    from tests.inbox_support import PASSWORD
+
+    hub = demo_hub
+    guichet = await start_guichet(hub, roles=("api", "smtp", "worker"))
+    base = f"http://127.0.0.1:{guichet.server.http_port}"
+    try:
+        raw = (Path(__file__).parent / "mail_corpus" / "22_unknown_address_rpps_signature.eml").read_bytes()
+        assert (await guichet.send(raw, mail_from="contact@cabinet-lilas-demo.fr"))[0] == 250
+        async with hub.db.session() as session:
+            thread_id = (await session.execute(select(Thread.id).join(Request, Request.thread_id == Thread.id)
+                                               .where(Request.source_key.like("email:%")))).scalar_one()
+        async with chromium_page() as raw_page:
+            page = cast(Page, raw_page)
+            await page.goto(f"{base}/inbox/login")
+            await page.get_by_label("Adresse électronique").fill(ANNE)
+            await page.get_by_label("Mot de passe").fill(PASSWORD)
+            await page.get_by_role("button", name="Se connecter").click()
+            await page.wait_for_url(f"{base}/inbox")
+            await page.goto(f"{base}/inbox/threads/{thread_id}")
+            history = await page.locator(".history").inner_text()
+            assert "Expéditeur non vérifié" in history
+            assert "se présente comme Dr Marc Lefèvre, non vérifié" in history
+            assert await axe_violations(page) == []
+            await page.get_by_label("Répondre à l'expéditeur").fill(ANSWER)
+            await page.get_by_label("Je confirme l'envoi à cette adresse non vérifiée").first.check()
+            await page.get_by_role("button", name="Envoyer la réponse").click()
+            await page.wait_for_url(f"{base}/inbox/threads/{thread_id}?fait=reply")
+        await wait_until(lambda: _arrived(guichet, "Une réponse vous attend"))
+        for received in guichet.sink.messages:
+            assert "temps partiel" not in received.raw.decode("utf-8", "replace")
+    finally:
+        await guichet.stop()
+
+
+async def _arrived(guichet: Any, subject: str) -> bool:
+    return any(subject in str(m.message["Subject"]) for m in guichet.sink.messages)

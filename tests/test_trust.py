@@ -113,7 +113,10 @@ async def test_spoofed_rpps_never_gets_the_clinical_answer(demo_hub: Hub) -> Non
             page = await (await http.get(f"{base}/inbox/threads/{thread.id}")).text()
             assert "se présente comme Dr Marc Lefèvre, non vérifié" in page and "Expéditeur non vérifié" in page
             assert 'name="confirm_unverified"' in page
-            # without the explicit confirmation: refused, nothing written
+            # without the explicit confirmation: refused, nothing written (HTML form and JSON alike)
+            async with http.post(f"{base}/inbox/threads/{thread.id}/reply",
+                                 data={"text": ANSWER, "csrf_token": csrf["X-CSRF-Token"]}) as r:
+                assert r.status == 409 and "confirmez" in await r.text()
             async with http.post(f"{base}/api/threads/{thread.id}/reply", json={"text": ANSWER},
                                  headers=csrf) as r:
                 assert r.status == 409 and "confirmez" in (await r.json())["error"]
