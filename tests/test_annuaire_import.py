@@ -36,7 +36,7 @@ async def test_mssante_column_is_optional_and_kept_when_absent(hub: Hub, tmp_pat
     folder = tmp_path / "dir"
     shutil.copytree(EXAMPLE_DIRECTORY, folder)
     lines = (folder / "practitioners.csv").read_text().splitlines()
-    (folder / "practitioners.csv").write_text("\n".join(",".join(l.split(",")[:8]) for l in lines) + "\n")
+    (folder / "practitioners.csv").write_text("\n".join(",".join(line.split(",")[:8]) for line in lines) + "\n")
     assert (await import_directory(hub, folder)).errors == []
     assert (await addresses(hub))["10000000082"] == "marc.lefevre@medecin.mssante.fr"
     # a bad address is a clear line error
@@ -47,7 +47,7 @@ async def test_mssante_column_is_optional_and_kept_when_absent(hub: Hub, tmp_pat
     counts = await export_directory(hub, tmp_path / "out")
     assert counts["practitioners"] == 12
     exported = (tmp_path / "out" / "practitioners.csv").read_text().splitlines()
-    assert exported[0].endswith(",mssante") and any(l.endswith(",marc.lefevre@medecin.mssante.fr") for l in exported)
+    assert exported[0].endswith(",mssante") and any(x.endswith(",marc.lefevre@medecin.mssante.fr") for x in exported)
 
 
 async def test_import_annuaire_fills_by_rpps_and_counts_unknown(hub: Hub) -> None:

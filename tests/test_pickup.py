@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, cast
 
 import aiohttp
@@ -48,6 +49,12 @@ async def _answered(hub: Hub) -> tuple[str, str, str]:
     token = re.search(r"/retrait/([A-Za-z0-9_-]+)", links[0]["text"])
     assert token is not None and result.message_id
     return thread_id, token.group(1), result.message_id
+
+
+def _raw_sqlite(path: str) -> bytes:
+    """The SQLite file and its write-ahead log, as bytes."""
+    files = [Path(path), Path(path + "-wal")]
+    return b"".join(f.read_bytes() for f in files if f.exists())
 
 
 async def _last_code(hub: Hub, thread_id: str) -> str:
@@ -102,7 +109,7 @@ async def test_code_attempts_expiry_and_digests(demo_hub: Hub) -> None:
         __import__("hub.intake.drafts", fromlist=["MessageDraft"]).MessageDraft(
             thread_id=thread_id, channel="email", source_key="test:again", author_label="Dr Dubois", body="?",
             trust="verified"), Actor("test"))
-    result = await actions.reply(hub, await viewer(hub, ANNE), thread_id, "Compte rendu joint.")
+    result = await actions.reply(hub, await viewer(hub, ANNE), thread_id, "Compte rendu joint. Canarypickupalpha.")
     links = await _outbox_texts(hub, thread_id, "pickup")
     token2 = re.search(r"/retrait/([A-Za-z0-9_-]+)", links[-1]["text"]).group(1)  # type: ignore[union-attr]
     async with hub.db.session() as session, session.begin():
@@ -123,12 +130,13 @@ async def test_code_attempts_expiry_and_digests(demo_hub: Hub) -> None:
         await service.read(hub, token2, "not-the-secret")
     assert nosession.value.status == 401
     content = await service.read(hub, token2, secret)
-    assert content.body == "Compte rendu joint." and [a.filename for a in content.attachments] == ["cr.pdf"]
+    assert content.body == "Compte rendu joint. Canarypickupalpha."
+    assert [a.filename for a in content.attachments] == ["cr.pdf"]
     assert await service.download(hub, token2, secret, "att-1") == ("cr.pdf", "application/pdf", b"%PDF-1.4")
     with pytest.raises(PickupError):  # the first pickup's message is not reachable from the second
         await service.read(hub, token, secret)
-    answer_id = await service.answer(hub, token2, secret, "Merci, bien reçu.", "n1")
-    assert await service.answer(hub, token2, secret, "Merci, bien reçu.", "n1") == answer_id  # resent: one
+    answer_id = await service.answer(hub, token2, secret, "Merci, Canarypickupbeta.", "n1")
+    assert await service.answer(hub, token2, secret, "Merci, Canarypickupbeta.", "n1") == answer_id  # resent: one
     async with hub.db.session() as session:
         answer = await session.get(Message, answer_id)
         assert answer is not None and (answer.thread_id, answer.direction, answer.trust) == (thread_id, "in",
@@ -137,6 +145,9 @@ async def test_code_attempts_expiry_and_digests(demo_hub: Hub) -> None:
             AuditEvent.actor.like("retrait:%"), AuditEvent.action == "read",
             AuditEvent.outcome == "success"))).scalars().all()
     assert {"Communication", "Attachment", "Pickup"} <= set(reads)
+    if hub.settings.database_url.startswith("sqlite"):  # canary: neither text is in the raw file, nor the token
+        raw = _raw_sqlite(hub.settings.database_url.split("///", 1)[1])
+        assert b"anarypickup" not in raw.lower() and token2.encode() not in raw and secret.encode() not in raw
     async with hub.db.session() as session, session.begin():
         await session.execute(update(Pickup).values(expires_at=utcnow() - timedelta(seconds=1)))
     with pytest.raises(PickupError) as expired:
@@ -223,8 +234,6 @@ async def test_full_pickup_loop_in_chromium(demo_hub: Hub) -> None:
 async def test_physician_confirms_an_unverified_sender_in_chromium(demo_hub: Hub) -> None:
     """The spoofed request in the inbox: the claim is shown in words, sending needs the box ticked, and the answer
     still leaves only as a pickup link."""
-    from pathlib import Path
-
     from tests.inbox_support import PASSWORD
 
     hub = demo_hub
