@@ -73,6 +73,7 @@ def test_settings_default_to_the_safe_choice(tmp_path: Path) -> None:
     (AnswerFacts("email", "verified", "dr@medecins-demo.fr", None), "email", False),  # allowed domain
     (AnswerFacts("email", "verified", "dr@elsewhere.fr", None), "pickup", False),
     (AnswerFacts("form", "form", "salarie@example.fr", None), "pickup", False),
+    (AnswerFacts("form", "form", "dr@example.fr", "dr@x.mssante.fr"), "pickup", False),  # a typed RPPS: a claim
     (AnswerFacts("email", "unverified", "dr@medecins-demo.fr", None), "pickup", True),  # never plain
     (AnswerFacts("email", "unverified", None, None), "none", False),
 ])

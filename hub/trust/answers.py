@@ -10,7 +10,9 @@ Contract:
   confirm, and the answer still goes by pickup.
 - ``await gather(hub, session, thread, request, payload)`` reads the facts of one request: the trust of the
   request's first message, the requester's address (from the decrypted ``payload``), and the MSSanté address the
-  directory holds for an *established* requester (``Request.requester_rpps``; a claimed RPPS never counts).
+  directory holds for the requester's RPPS (``Request.requester_rpps``, set only for an established email sender;
+  a claimed RPPS never counts). ``decide`` uses that address only for a ``verified`` or ``mssante`` sender: an RPPS
+  typed in a public form does not send a worker's file to that practitioner's secure mailbox.
 - ``await answer_route(hub, session, thread, request, payload)`` is ``decide(await gather(...))``.
 """
 
@@ -62,7 +64,8 @@ ROUTES: tuple[tuple[Condition, str, Callable[[AnswerFacts], str | None], str], .
      "La réponse reste sur l'API sécurisée, où le client authentifié de la structure la lit."),
     (lambda f, s: f.trust == "mssante" and bool(f.requester_email), "mssante", lambda f: f.requester_email,
      "La réponse partira par MSSanté, à la boîte sécurisée d'où la demande est venue."),
-    (lambda f, s: bool(f.directory_mssante), "mssante", lambda f: f.directory_mssante,
+    (lambda f, s: bool(f.directory_mssante) and f.trust in ("verified", "mssante"), "mssante",
+     lambda f: f.directory_mssante,
      "La réponse partira par MSSanté, à l'adresse sécurisée que l'annuaire connaît pour ce demandeur."),
     (lambda f, s: not f.requester_email, "none", lambda f: None,
      "Aucune adresse pour ce demandeur : la réponse reste dans le dossier."),

@@ -5,8 +5,11 @@ confirmed, actor)`` runs in the caller's transaction, after the outbound message
 - decides the route (``answer_route``); an ``unverified`` sender without ``confirmed`` raises
   :class:`ConfirmationNeeded` (a ``Conflict``: nothing is written, the caller's transaction rolls back);
 - ``email``: ``hub.notices.on_outbound`` (plain email, threaded); ``mssante``: the same composition, queued as an
-  outbox row of kind ``mssante`` for the MSSanté transport; ``pickup``: ``hub.pickup.create`` (a link email
-  without health data); ``api`` and ``none``: nothing leaves (the API client reads it; no address);
+  outbox row of kind ``mssante`` for the MSSanté transport (payload: ``OutboundEmail`` as a dict — ``to`` the
+  MSSanté address, ``from_addr`` the guichet address, which that transport replaces by the BAL applicative,
+  ``headers`` with Message-ID, Reply-To, In-Reply-To/References; rows wait until a ``mssante`` transport exists);
+  ``pickup``: ``hub.pickup.service.create_pickup`` (a link email without health data); ``api`` and ``none``:
+  nothing leaves (the API client reads it; no address);
 - sets the message's ``channel`` to how it left (``email``, ``mssante``, ``retrait``, ``fhir``, ``inbox``) and
   audits the decision (never the address).
 Returns the :class:`AnswerRoute`.
