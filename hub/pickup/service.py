@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -109,8 +111,7 @@ async def create_pickup(hub: Hub, session: AsyncSession, thread: Thread, message
 
 async def _find(hub: Hub, session: AsyncSession, token: str, source: str | None, what: str
                 ) -> tuple[Pickup, Thread]:
-    """The live pickup of ``token`` (row locked), else the refusal is audited and :class:`PickupError` raised
-    after the caller's transaction commits it (see ``_run``)."""
+    """The live pickup of ``token`` (row locked), else the refusal is audited and :class:`_Refused` raised."""
     pickup = None
     if 20 <= len(token) <= 100:
         query = select(Pickup).where(Pickup.token_digest == token_digest(token))
@@ -127,7 +128,22 @@ async def _find(hub: Hub, session: AsyncSession, token: str, source: str | None,
 
 
 class _Refused(PickupError):
-    """A refusal whose audit entry must be committed (raised after the transaction by ``_run``)."""
+    """A refusal whose audit entry (and attempt count) must be committed: see :func:`_committing`."""
+
+
+@asynccontextmanager
+async def _committing(hub: Hub) -> AsyncIterator[AsyncSession]:
+    """One transaction; a :class:`_Refused` raised inside is raised again only after the commit, so refusals
+    stay audited and wrong codes stay counted."""
+    refused: _Refused | None = None
+    async with hub.db.session() as session:
+        async with session.begin():
+            try:
+                yield session
+            except _Refused as exc:
+                refused = exc
+    if refused is not None:
+        raise refused
 
 
 def _state(pickup: Pickup, thread: Thread) -> PickupState:
@@ -136,82 +152,60 @@ def _state(pickup: Pickup, thread: Thread) -> PickupState:
 
 
 async def open_link(hub: Hub, token: str, source: str | None = None) -> PickupState:
-    refused: PickupError | None = None
-    async with hub.db.session() as session, session.begin():
-        try:
-            pickup, thread = await _find(hub, session, token, source, "open")
-        except _Refused as exc:
-            refused = exc
-        else:
-            await hub.audit.record(session, actor=_actor(pickup.id, source), action="read", entity_type="Pickup",
-                                   entity_id=pickup.id, detail="link opened")
-            return _state(pickup, thread)
-    assert refused is not None
-    raise refused
+    async with _committing(hub) as session:
+        pickup, thread = await _find(hub, session, token, source, "open")
+        await hub.audit.record(session, actor=_actor(pickup.id, source), action="read", entity_type="Pickup",
+                               entity_id=pickup.id, detail="link opened")
+        return _state(pickup, thread)
 
 
 async def send_code(hub: Hub, token: str, source: str | None = None) -> PickupState:
-    refused: PickupError | None = None
-    async with hub.db.session() as session, session.begin():
-        try:
-            pickup, thread = await _find(hub, session, token, source, "code")
-            if pickup.codes_sent >= MAX_CODES:
-                await hub.audit.record(session, actor=_actor(pickup.id, source), action="update",
-                                       entity_type="Pickup", entity_id=pickup.id, outcome="denied",
-                                       detail="too many codes asked")
-                raise _Refused("Trop de codes ont déjà été demandés pour ce lien. Contactez le service de santé "
-                               "au travail en rappelant la référence de votre dossier.", 429)
-        except _Refused as exc:
-            refused = exc
-        else:
-            code = f"{secrets.randbelow(1_000_000):06d}"
-            pickup.code_digest = _code_digest(hub, pickup.id, code)
-            pickup.code_expires_at = utcnow() + timedelta(minutes=CODE_MINUTES)
-            pickup.codes_sent += 1
-            to = (await hub.sealer.open(session, pickup.data_key_id, "pickups", pickup.id, "recipient",
-                                        pickup.recipient_enc)).decode()
-            hub.outbox.enqueue_email(session, "pickup-code", code_email(hub.settings, to, thread.reference, code,
-                                                                        CODE_MINUTES), thread_id=thread.id)
+    async with _committing(hub) as session:
+        pickup, thread = await _find(hub, session, token, source, "code")
+        if pickup.codes_sent >= MAX_CODES:
             await hub.audit.record(session, actor=_actor(pickup.id, source), action="update", entity_type="Pickup",
-                                   entity_id=pickup.id, detail=f"one-time code sent ({pickup.codes_sent})")
-            state = _state(pickup, thread)
-    if refused is not None:
-        raise refused
+                                   entity_id=pickup.id, outcome="denied", detail="too many codes asked")
+            raise _Refused("Trop de codes ont déjà été demandés pour ce lien. Contactez le service de santé au "
+                           "travail en rappelant la référence de votre dossier.", 429)
+        code = f"{secrets.randbelow(1_000_000):06d}"
+        pickup.code_digest = _code_digest(hub, pickup.id, code)
+        pickup.code_expires_at = utcnow() + timedelta(minutes=CODE_MINUTES)
+        pickup.codes_sent += 1
+        to = (await hub.sealer.open(session, pickup.data_key_id, "pickups", pickup.id, "recipient",
+                                    pickup.recipient_enc)).decode()
+        hub.outbox.enqueue_email(session, "pickup-code", code_email(hub.settings, to, thread.reference, code,
+                                                                    CODE_MINUTES), thread_id=thread.id)
+        await hub.audit.record(session, actor=_actor(pickup.id, source), action="update", entity_type="Pickup",
+                               entity_id=pickup.id, detail=f"one-time code sent ({pickup.codes_sent})")
+        state = _state(pickup, thread)
     hub.outbox.wakeup.set()
     return state
 
 
 async def check_code(hub: Hub, token: str, code: str, source: str | None = None) -> str:
-    refused: PickupError | None = None
     given = "".join(c for c in code if c.isdigit())[:12]
-    async with hub.db.session() as session, session.begin():
-        try:
-            pickup, _ = await _find(hub, session, token, source, "code check")
-            now = utcnow()
-            if pickup.code_digest is None or pickup.code_expires_at is None or now >= pickup.code_expires_at:
-                raise _Refused("Aucun code valable : demandez un nouveau code.", 400)
-            if not hmac.compare_digest(pickup.code_digest, _code_digest(hub, pickup.id, given)):
-                pickup.attempts += 1
-                left = MAX_ATTEMPTS - pickup.attempts
-                if left <= 0:
-                    pickup.status, pickup.code_digest, pickup.session_digest = "locked", None, None
-                await hub.audit.record(session, actor=_actor(pickup.id, source), action="read",
-                                       entity_type="Pickup", entity_id=pickup.id, outcome="denied",
-                                       detail=f"wrong code ({pickup.attempts}/{MAX_ATTEMPTS})")
-                raise _Refused(f"Code incorrect. Il vous reste {left} essai(s)." if left > 0 else LOCKED,
-                               400 if left > 0 else 410)
-        except _Refused as exc:
-            refused = exc
-        else:
-            secret = secrets.token_urlsafe(32)
-            pickup.session_digest = token_digest(secret)
-            pickup.session_expires_at = now + timedelta(minutes=SESSION_MINUTES)
-            pickup.code_digest, pickup.code_expires_at, pickup.attempts = None, None, 0
-            pickup.status, pickup.opened_at = "opened", pickup.opened_at or now
-            await hub.audit.record(session, actor=_actor(pickup.id, source), action="update", entity_type="Pickup",
-                                   entity_id=pickup.id, detail="one-time code accepted")
-    if refused is not None:
-        raise refused
+    async with _committing(hub) as session:
+        pickup, _ = await _find(hub, session, token, source, "code check")
+        now = utcnow()
+        if pickup.code_digest is None or pickup.code_expires_at is None or now >= pickup.code_expires_at:
+            raise _Refused("Aucun code valable : demandez un nouveau code.", 400)
+        if not hmac.compare_digest(pickup.code_digest, _code_digest(hub, pickup.id, given)):
+            pickup.attempts += 1
+            left = MAX_ATTEMPTS - pickup.attempts
+            if left <= 0:
+                pickup.status, pickup.code_digest, pickup.session_digest = "locked", None, None
+            await hub.audit.record(session, actor=_actor(pickup.id, source), action="read", entity_type="Pickup",
+                                   entity_id=pickup.id, outcome="denied",
+                                   detail=f"wrong code ({pickup.attempts}/{MAX_ATTEMPTS})")
+            raise _Refused(f"Code incorrect. Il vous reste {left} essai(s)." if left > 0 else LOCKED,
+                           400 if left > 0 else 410)
+        secret = secrets.token_urlsafe(32)
+        pickup.session_digest = token_digest(secret)
+        pickup.session_expires_at = now + timedelta(minutes=SESSION_MINUTES)
+        pickup.code_digest, pickup.code_expires_at, pickup.attempts = None, None, 0
+        pickup.status, pickup.opened_at = "opened", pickup.opened_at or now
+        await hub.audit.record(session, actor=_actor(pickup.id, source), action="update", entity_type="Pickup",
+                               entity_id=pickup.id, detail="one-time code accepted")
     return secret
 
 
@@ -229,53 +223,37 @@ async def _unlocked(hub: Hub, session: AsyncSession, token: str, secret: str | N
 
 
 async def read(hub: Hub, token: str, secret: str | None, source: str | None = None) -> PickupContent:
-    refused: PickupError | None = None
-    async with hub.db.session() as session, session.begin():
-        try:
-            pickup, thread = await _unlocked(hub, session, token, secret, source, "read")
-        except _Refused as exc:
-            refused = exc
-        else:
-            message = await session.get(Message, pickup.message_id)
-            assert message is not None
-            body = (await hub.sealer.open(session, message.data_key_id, "messages", message.id, "body",
-                                          message.body_enc)).decode()
-            files = []
-            for att in (await session.execute(select(Attachment).where(Attachment.message_id == message.id)
-                                              .order_by(Attachment.created_at, Attachment.id))).scalars():
-                name = (await hub.sealer.open(session, att.data_key_id, "attachments", att.id, "filename",
-                                              att.filename_enc)).decode()
-                files.append(PickupAttachment(att.id, name, att.content_type, att.size))
-            await hub.audit.record(session, actor=_actor(pickup.id, source), action="read",
-                                   entity_type="Communication", entity_id=message.id,
-                                   detail=f"read through pickup {pickup.id}")
-            return PickupContent(thread.reference, message.author_label or "", message.created_at, body,
-                                 message.kind, files)
-    assert refused is not None
-    raise refused
+    async with _committing(hub) as session:
+        pickup, thread = await _unlocked(hub, session, token, secret, source, "read")
+        message = await session.get(Message, pickup.message_id)
+        assert message is not None
+        body = (await hub.sealer.open(session, message.data_key_id, "messages", message.id, "body",
+                                      message.body_enc)).decode()
+        files = []
+        for att in (await session.execute(select(Attachment).where(Attachment.message_id == message.id)
+                                          .order_by(Attachment.created_at, Attachment.id))).scalars():
+            name = (await hub.sealer.open(session, att.data_key_id, "attachments", att.id, "filename",
+                                          att.filename_enc)).decode()
+            files.append(PickupAttachment(att.id, name, att.content_type, att.size))
+        await hub.audit.record(session, actor=_actor(pickup.id, source), action="read", entity_type="Communication",
+                               entity_id=message.id, detail=f"read through pickup {pickup.id}")
+        return PickupContent(thread.reference, message.author_label or "", message.created_at, body, message.kind,
+                             files)
 
 
 async def download(hub: Hub, token: str, secret: str | None, attachment_id: str, source: str | None = None
                    ) -> tuple[str, str, bytes]:
-    refused: PickupError | None = None
-    async with hub.db.session() as session, session.begin():
-        try:
-            pickup, _ = await _unlocked(hub, session, token, secret, source, "download")
-            att = await session.get(Attachment, attachment_id) if len(attachment_id) <= 36 else None
-            if att is None or att.message_id != pickup.message_id:
-                raise _Refused("Pièce jointe introuvable.", 404)
-        except _Refused as exc:
-            refused = exc
-        else:
-            name = (await hub.sealer.open(session, att.data_key_id, "attachments", att.id, "filename",
-                                          att.filename_enc)).decode()
-            content = await hub.sealer.open(session, att.data_key_id, "attachments", att.id, "content",
-                                            att.content_enc)
-            await hub.audit.record(session, actor=_actor(pickup.id, source), action="read", entity_type="Attachment",
-                                   entity_id=att.id, detail=f"downloaded through pickup {pickup.id}")
-            return name, att.content_type, content
-    assert refused is not None
-    raise refused
+    async with _committing(hub) as session:
+        pickup, _ = await _unlocked(hub, session, token, secret, source, "download")
+        att = await session.get(Attachment, attachment_id) if len(attachment_id) <= 36 else None
+        if att is None or att.message_id != pickup.message_id:
+            raise _Refused("Pièce jointe introuvable.", 404)
+        name = (await hub.sealer.open(session, att.data_key_id, "attachments", att.id, "filename",
+                                      att.filename_enc)).decode()
+        content = await hub.sealer.open(session, att.data_key_id, "attachments", att.id, "content", att.content_enc)
+        await hub.audit.record(session, actor=_actor(pickup.id, source), action="read", entity_type="Attachment",
+                               entity_id=att.id, detail=f"downloaded through pickup {pickup.id}")
+        return name, att.content_type, content
 
 
 async def answer(hub: Hub, token: str, secret: str | None, text: str, nonce: str, source: str | None = None
@@ -285,16 +263,9 @@ async def answer(hub: Hub, token: str, secret: str | None, text: str, nonce: str
         raise PickupError("Votre réponse est vide.")
     if len(body) > MAX_TEXT:
         raise PickupError(f"Votre réponse dépasse {MAX_TEXT} caractères.")
-    refused: PickupError | None = None
-    async with hub.db.session() as session, session.begin():
-        try:
-            pickup, thread = await _unlocked(hub, session, token, secret, source, "answer")
-        except _Refused as exc:
-            refused = exc
-        else:
-            pickup_id, thread_id, trust = pickup.id, thread.id, pickup.trust
-    if refused is not None:
-        raise refused
+    async with _committing(hub) as session:
+        pickup, thread = await _unlocked(hub, session, token, secret, source, "answer")
+        pickup_id, thread_id, trust = pickup.id, thread.id, pickup.trust
     key = "".join(c for c in nonce if c.isalnum() or c in "-_")[:48] or secrets.token_hex(8)
     result = await hub.intake.add_message(MessageDraft(
         thread_id=thread_id, channel="retrait", source_key=f"retrait:{pickup_id}:{key}", author_label="",
