@@ -187,3 +187,27 @@ async def test_requester_with_mssante_address_is_answered_by_mssante(demo_hub: H
         payloads = [(o.kind, await hub.outbox.payload(session, o)) for o in rows]
     assert [(k, p["to"]) for k, p in payloads] == [("mssante", ["helene.dubois@medecin.mssante.fr"])]
     assert "aptitude" in payloads[0][1]["text"]  # the secure channel carries the content
+
+
+async def test_form_requester_is_answered_by_pickup_and_fhir_client_in_the_api(demo_hub: Hub) -> None:
+    """A public form's requester (declared identity) gets a pickup link; an API client's request gets no email."""
+    from hub.inbox import actions
+
+    hub = demo_hub
+    anne = await viewer(hub, ANNE)
+    form_thread, form_task, _ = await new_request(hub, channel="form", trust="form")
+    fhir_thread, fhir_task, _ = await new_request(hub, channel="fhir", trust="api")
+    for task in (form_task, fhir_task):
+        await place(hub, task, assigned_practitioner_id=(await practitioner(hub, "anne")).id)
+    await actions.reply(hub, anne, form_thread, ANSWER)
+    await actions.reply(hub, anne, fhir_thread, ANSWER)
+    async with hub.db.session() as session:
+        rows = (await session.execute(select(OutboxItem).where(
+            OutboxItem.thread_id.in_((form_thread, fhir_thread)), OutboxItem.purpose.in_(("reply", "pickup")))
+        )).scalars().all()
+        payloads = [(o.thread_id, o.purpose, await hub.outbox.payload(session, o)) for o in rows]
+        channels = dict((await session.execute(select(Message.thread_id, Message.channel).where(
+            Message.thread_id.in_((form_thread, fhir_thread)), Message.direction == "out"))).all())
+    assert [(t, p) for t, p, _ in payloads] == [(form_thread, "pickup")]
+    assert "aptitude" not in payloads[0][2]["text"]
+    assert channels == {form_thread: "retrait", fhir_thread: "fhir"}
