@@ -7,7 +7,7 @@ Contract:
   what the text (or an attached FHIR Bundle) says; the requester is the directory's ``sender`` only when
   established (``established_sender``), else a quoted RPPS or a directory match is ``claimed_rpps`` (a
   suggestion); ``triage_hint`` says in French what is missing or wrong;
-  ``extra["no_ack"]`` is set for anything but normal mail, ``extra["found"]`` lists what was extracted.
+  ``acknowledge``/``notify`` are False for anything but normal mail, ``extra["found"]`` lists what was extracted.
 - ``message_draft(mail, raw, thread_id, disposition)``: a ``MessageDraft`` for a thread (the quoted history
   of a reply is cut from the body; the raw message keeps it).
 """
@@ -22,6 +22,7 @@ from typing import Any
 from connectors.smtp import extract
 from connectors.smtp.bundle import read_bundle
 from connectors.smtp.parse import ParsedMail
+from hub.directory.service import KnownSender
 from hub.intake.drafts import (
     ConsentStatement,
     EmployerRef,
@@ -31,7 +32,6 @@ from hub.intake.drafts import (
     Requester,
     WorkStoppage,
 )
-from hub.store.models import Practitioner
 
 ROLE_TO_KIND = {"gp": "gp", "medecin_conseil": "medecin_conseil", "mdt": "mdt", "coordinator": "coordinator"}
 AUTHOR_ROLES = {"reply": "Demandeur (courriel)", "auto-reply": "Réponse automatique",
@@ -67,7 +67,7 @@ def strip_quoted(text: str) -> str:
     return "\n".join(lines).strip() or text.strip()
 
 
-def _requester(mail: ParsedMail, established: Practitioner | None, presumed: Practitioner | None,
+def _requester(mail: ParsedMail, established: KnownSender | None, presumed: KnownSender | None,
                rpps: str | None) -> Requester:
     """Who wrote: the directory entry only when the sender is ``established`` (an authenticated address registered
     for that practitioner); otherwise what the message says, with no RPPS (a quoted one is a claim, see
@@ -79,7 +79,7 @@ def _requester(mail: ParsedMail, established: Practitioner | None, presumed: Pra
     return Requester(kind=kind, name=mail.from_name or mail.from_addr, email=mail.from_addr or None)
 
 
-def established_sender(mail: ParsedMail, sender: Practitioner | None, trust: str) -> Practitioner | None:
+def established_sender(mail: ParsedMail, sender: KnownSender | None, trust: str) -> KnownSender | None:
     """The directory entry the hub stands behind: the From address is the one registered for that practitioner
     and the mail is authenticated (``trust`` ``verified``). A quoted RPPS never establishes anyone."""
     if trust != "verified" or sender is None or not sender.email or not mail.from_addr:
@@ -105,7 +105,7 @@ def _hints(mail: ParsedMail, disposition: str, siret: str | None, employer: extr
     return " ; ".join(parts)
 
 
-def request_draft(mail: ParsedMail, raw: bytes, disposition: str, mail_from: str, sender: Practitioner | None,
+def request_draft(mail: ParsedMail, raw: bytes, disposition: str, mail_from: str, sender: KnownSender | None,
                   today: date, trust: str = "unverified") -> RequestDraft:
     text = mail.text
     bundle = read_bundle(mail.fhir_bundle) if mail.fhir_bundle is not None and not mail.broken else None
@@ -143,15 +143,15 @@ def request_draft(mail: ParsedMail, raw: bytes, disposition: str, mail_from: str
     found: dict[str, Any] = {"siret": siret, "employer_name": employer.name, "employer_town": employer.town,
                              "rpps": rpps, "sender_known": sender is not None,
                              "fhir_bundle": mail.fhir_bundle is not None}
-    extra: dict[str, Any] = {"found": found, "disposition": disposition, "no_ack": disposition != "normal",
-                             "no_notify": disposition != "normal",
+    extra: dict[str, Any] = {"found": found, "disposition": disposition,
                              "email": {"from": mail.from_addr, "envelope_from": mail_from, "date": mail.date}}
     return RequestDraft(
         event=event, channel="email", source_key=source_key(mail, mail_from, raw), requester=requester,
         subject=mail.subject[:300], reason=text, worker=worker, employer=employer_ref, stoppage=stoppage,
         consent=consent, attachments=list(mail.attachments), raw=raw, raw_type="message/rfc822",
         rfc822_id=mail.message_id, triage_hint=_hints(mail, disposition, siret, employer, text, problems),
-        trust=trust, claimed_rpps=claimed, extra=extra)
+        trust=trust, claimed_rpps=claimed, acknowledge=disposition == "normal", notify=disposition == "normal",
+        extra=extra)
 
 
 def message_draft(mail: ParsedMail, raw: bytes, thread_id: str, disposition: str, mail_from: str,
@@ -164,3 +164,12 @@ def message_draft(mail: ParsedMail, raw: bytes, thread_id: str, disposition: str
     return MessageDraft(thread_id=thread_id, channel="email", source_key=source_key(mail, mail_from, raw),
                         author_label=label[:200], body=body, kind=kind, author_role=AUTHOR_ROLES[kind],
                         attachments=list(mail.attachments), raw=raw, rfc822_id=mail.message_id, trust=trust)
+
+
+def diagnostic(text: str) -> str:
+    """The most telling line of a delivery report (the ``Diagnostic-Code``, else the ``Status``)."""
+    for marker in ("Diagnostic-Code:", "Status:"):
+        for line in text.splitlines():
+            if line.strip().lower().startswith(marker.lower()):
+                return line.strip()[:300]
+    return "non-remise signalée par le serveur destinataire"
