@@ -82,3 +82,16 @@ async def test_command_line(hub: Hub, tmp_path: Path) -> None:
     bad = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "hub.cli", "directory", "import-annuaire",
                                                    str(not_it)], env=env, capture_output=True, text=True, timeout=120)
     assert bad.returncode == 1 and "n'est pas une extraction des boîtes MSSanté" in bad.stderr
+
+
+async def test_zip_archive_and_progress_bar(hub: Hub, tmp_path: Path, capsys: object) -> None:
+    """The ANS serves the extraction zipped: the archive is read as is; the progress bar goes to stderr."""
+    import zipfile
+
+    await import_directory(hub, EXAMPLE_DIRECTORY)
+    archive = tmp_path / "Extraction_Correspondance_MSSante_202611301013.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.write(SAMPLE, "Extraction_Correspondance_MSSante_202611301013.txt")
+    report = await import_annuaire(hub, archive, progress=True)
+    assert (report.lines, report.updated, report.unknown_rpps) == (8, 2, 1)
+    assert "annuaire MSSanté" in capsys.readouterr().err  # type: ignore[attr-defined]

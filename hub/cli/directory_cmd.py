@@ -29,10 +29,11 @@ def register(sub: Any) -> None:
     ann = verbs.add_parser(
         "import-annuaire", help="renseigner les adresses MSSanté depuis l'extraction de l'Annuaire Santé",
         description="Lit l'extraction publique des boîtes aux lettres MSSanté de l'Annuaire Santé "
-                    "(Extraction_Correspondance_MSSante_*.txt, séparateur « | », voir schemas/annuaire/) et "
+                    "(Extraction_Correspondance_MSSante_*.txt, séparateur « | », voir schemas/annuaire/ ; ou "
+                    "l'archive .zip telle que l'ANS la publie) et "
                     "renseigne l'adresse MSSanté des praticiens de l'annuaire par leur RPPS. Les RPPS inconnus "
                     "sont comptés, jamais créés ; les praticiens absents de l'extraction gardent leur adresse.")
-    ann.add_argument("file", type=Path, help="le fichier d'extraction (texte décompressé)")
+    ann.add_argument("file", type=Path, help="le fichier d'extraction (texte, ou archive .zip)")
     ann.set_defaults(func=run_import_annuaire)
     exp = verbs.add_parser("export", help="exporter l'annuaire en fichiers CSV (même format que l'import)")
     exp.add_argument("path", type=Path, help="dossier de destination (créé au besoin)")

@@ -2,7 +2,8 @@
 
 Contract: ``await import_annuaire(hub, path, progress=False)`` reads the ANS extraction of MSSanté mailboxes
 (``Extraction_Correspondance_MSSante_*.txt``: UTF-8, ``|``-separated, one header line, 31 columns; a sample is
-``schemas/annuaire/``) as a stream, and sets ``Practitioner.mssante`` for the directory's practitioners by RPPS.
+``schemas/annuaire/``; or the ``.zip`` archive holding it, as the ANS serves it) as a stream, and sets
+``Practitioner.mssante`` for the directory's practitioners by RPPS.
 Only personal boxes (``Type de BAL`` ``PER``) held under an RPPS (``Type Identifiant PP`` ``8``) count; the first
 address of an RPPS wins (later ones are counted as ``extra_addresses``). Unknown RPPS are counted, never created;
 practitioners absent from the extraction keep what they had. Columns are found by their header names (positions
@@ -13,11 +14,14 @@ the first four columns are read: names and places of the extraction never leave 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
 import unicodedata
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 
@@ -70,8 +74,30 @@ def _columns(header: str) -> tuple[int, int, int, int]:
     return found[0], found[1], found[2], found[3]
 
 
+def _size(path: Path) -> int:
+    """Bytes of text to read: the file, or the extraction inside the ZIP archive the ANS publishes."""
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            return _member(archive).file_size
+    return path.stat().st_size
+
+
+def _member(archive: zipfile.ZipFile) -> zipfile.ZipInfo:
+    texts = [m for m in archive.infolist() if m.filename.lower().endswith(".txt")]
+    if len(texts) != 1:
+        raise AnnuaireFormatError("l'archive doit contenir un seul fichier .txt (l'extraction MSSanté)")
+    return texts[0]
+
+
 def _lines(path: Path, bar: Any) -> Iterator[str]:
-    with path.open("r", encoding="utf-8", errors="replace", newline="") as fh:
+    with contextlib.ExitStack() as stack:
+        if zipfile.is_zipfile(path):
+            archive = stack.enter_context(zipfile.ZipFile(path))
+            raw = stack.enter_context(archive.open(_member(archive)))
+            fh: IO[str] = stack.enter_context(io.TextIOWrapper(raw, encoding="utf-8", errors="replace",
+                                                                newline=""))
+        else:
+            fh = stack.enter_context(path.open("r", encoding="utf-8", errors="replace", newline=""))
         for line in fh:
             if bar is not None:
                 bar.update(len(line.encode("utf-8", "replace")))
@@ -119,7 +145,7 @@ def _read_with_progress(path: Path, report: AnnuaireReport, progress: bool) -> d
         return read_addresses(path, report)
     from tqdm import tqdm
 
-    with tqdm(total=path.stat().st_size, desc="annuaire MSSanté", unit="o", unit_scale=True) as bar:
+    with tqdm(total=_size(path), desc="annuaire MSSanté", unit="o", unit_scale=True) as bar:
         return read_addresses(path, report, bar)
 
 
