@@ -18,6 +18,8 @@ from hub.audit import Actor
 from hub.core import Hub
 from hub.demo import DEMO_PASSWORD
 from hub.inbox import actions
+from hub.inbox.threads import open_thread
+from hub.intake.drafts import MessageDraft
 from hub.pickup import service
 from hub.pickup.service import PickupError
 from hub.references import token_digest
@@ -106,9 +108,8 @@ async def test_code_attempts_expiry_and_digests(demo_hub: Hub) -> None:
 
     # a second answer, a second pickup: unlock, read (with an attachment), answer; then it expires
     await hub.intake.add_message(  # the sender writes again so the physician may answer again
-        __import__("hub.intake.drafts", fromlist=["MessageDraft"]).MessageDraft(
-            thread_id=thread_id, channel="email", source_key="test:again", author_label="Dr Dubois", body="?",
-            trust="verified"), Actor("test"))
+        MessageDraft(thread_id=thread_id, channel="email", source_key="test:again", author_label="Dr Dubois",
+                     body="?", trust="verified"), Actor("test"))
     result = await actions.reply(hub, await viewer(hub, ANNE), thread_id, "Compte rendu joint. Canarypickupalpha.")
     links = await _outbox_texts(hub, thread_id, "pickup")
     token2 = re.search(r"/retrait/([A-Za-z0-9_-]+)", links[-1]["text"]).group(1)  # type: ignore[union-attr]
@@ -145,6 +146,12 @@ async def test_code_attempts_expiry_and_digests(demo_hub: Hub) -> None:
             AuditEvent.actor.like("retrait:%"), AuditEvent.action == "read",
             AuditEvent.outcome == "success"))).scalars().all()
     assert {"Communication", "Attachment", "Pickup"} <= set(reads)
+    # the physician sees, on each answer, what became of its pickup
+    view = await open_thread(hub, await viewer(hub, ANNE), thread_id)
+    deliveries = [m.delivery for m in view.messages if m.direction == "out"]
+    assert deliveries[0] == "retrait sécurisé bloqué (trop de codes erronés)"
+    assert deliveries[1] is not None and deliveries[1].startswith("lu par retrait sécurisé le ")
+    assert view.to_json()["messages"][-2]["delivery"] == deliveries[1]
     if hub.settings.database_url.startswith("sqlite"):  # canary: neither text is in the raw file, nor the token
         raw = _raw_sqlite(hub.settings.database_url.split("///", 1)[1])
         assert b"anarypickup" not in raw.lower() and token2.encode() not in raw and secret.encode() not in raw
