@@ -277,3 +277,26 @@ async def test_physician_confirms_an_unverified_sender_in_chromium(demo_hub: Hub
 
 async def _arrived(guichet: Any, subject: str) -> bool:
     return any(subject in str(m.message["Subject"]) for m in guichet.sink.messages)
+
+
+async def test_pickup_pages_refuse_clearly(demo_hub: Hub, start_server: Any) -> None:
+    """Over real HTTP: an unknown link is a French 404 page, a POST from another origin is refused, an answer
+    without the session's CSRF token is refused, and the pages are never cached."""
+    srv = await start_server(demo_hub)
+    _, token, _ = await _answered(demo_hub)
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{srv.url}/retrait/{'x' * 43}") as r:
+            assert r.status == 404 and "pas valable" in await r.text()
+        async with http.get(f"{srv.url}/retrait/{token}") as r:
+            assert r.status == 200 and r.headers["Cache-Control"] == "no-store"
+            assert "Recevoir un code" in await r.text() and "temps partiel" not in await r.text()
+        async with http.post(f"{srv.url}/retrait/{token}/code", headers={"Origin": "https://evil.example"},
+                             allow_redirects=False) as r:
+            assert r.status == 403
+        async with http.post(f"{srv.url}/retrait/{token}/code", allow_redirects=False) as r:
+            assert r.status == 303
+        async with http.post(f"{srv.url}/retrait/{token}/reponse", data={"text": "x", "nonce": "n"},
+                             allow_redirects=False) as r:
+            assert r.status == 403 and "expiré" in await r.text()
+        async with http.post(f"{srv.url}/retrait/{token}", data={"code": "12"}, allow_redirects=False) as r:
+            assert r.status == 400 and "Il vous reste 4 essai" in await r.text()
