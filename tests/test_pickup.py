@@ -4,6 +4,7 @@ answer and its attachment, answering in the same thread; axe finds nothing serio
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -215,6 +216,9 @@ async def test_full_pickup_loop_in_chromium(demo_hub: Hub) -> None:
             await page.wait_for_url(link)
             assert "temps partiel est envisageable" in await page.locator("#reponse").inner_text()
             assert await axe_violations(page) == []
+            if os.environ.get("GUICHET_SCREENSHOTS"):
+                await page.screenshot(path=os.path.join(os.environ["GUICHET_SCREENSHOTS"], "retrait.png"),
+                                      full_page=True)
             await page.get_by_label("Votre réponse").fill("Merci docteur, il sera présent le 3 décembre.")
             await page.get_by_role("button", name="Envoyer ma réponse").click()
             await page.wait_for_url(f"{link}?fait=reponse")
@@ -264,6 +268,9 @@ async def test_physician_confirms_an_unverified_sender_in_chromium(demo_hub: Hub
             assert "Expéditeur non vérifié" in history
             assert "se présente comme Dr Marc Lefèvre, non vérifié" in history
             assert await axe_violations(page) == []
+            if os.environ.get("GUICHET_SCREENSHOTS"):
+                await page.screenshot(path=os.path.join(os.environ["GUICHET_SCREENSHOTS"], "unverified.png"),
+                                      full_page=True)
             await page.get_by_label("Répondre à l'expéditeur").fill(ANSWER)
             await page.get_by_label("Je confirme l'envoi à cette adresse non vérifiée").first.check()
             await page.get_by_role("button", name="Envoyer la réponse").click()
