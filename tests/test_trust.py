@@ -55,6 +55,14 @@ def test_authentication_results_rule(results: list[str], expected: str) -> None:
     assert authres.trust_of(mail_with(*results), None) == "unverified"  # no trusted server configured
 
 
+def test_folded_header_with_comments_is_read() -> None:
+    raw = (b"Authentication-Results: mx.spsti-test.fr;\r\n\tdkim=pass (2048-bit key) header.d=medecins-demo.fr;\r\n"
+           b"\tdmarc=pass (p=none dis=none) header.from=medecins-demo.fr\r\nFrom: a@medecins-demo.fr\r\n"
+           b"Subject: x\r\n\r\nBonjour\r\n")
+    assert authres.trust_of(parse_mail(raw), MX) == "verified"
+    assert authres.trust_of(parse_mail(raw.replace(b"a@medecins-demo.fr", b"a@autre.fr")), MX) == "unverified"
+
+
 def test_settings_default_to_the_safe_choice(tmp_path: Path) -> None:
     env = {"GUICHET_HOME": str(tmp_path), "GUICHET_CONFIG": str(tmp_path / "none.toml")}
     settings = load_settings(env)
