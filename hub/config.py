@@ -10,14 +10,25 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from importlib import resources
 from pathlib import Path
 from typing import Any
+
+from hub.settings_check import integer
 
 DEFAULT_HTTP = ("127.0.0.1", 8080)
 DEFAULT_SMTP = ("127.0.0.1", 2525)
 # The published definitions (OpenAPI, FHIR profiles, example directory) of a source checkout; an installed
 # package (the Docker image) is told where they are with GUICHET_SCHEMAS_DIR.
-DEFAULT_SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
+def _bundled_schemas() -> Path:
+    """The repository's ``schemas/`` in a source checkout, else the copy shipped in the wheel (``hub/schemas``)."""
+    checkout = Path(__file__).resolve().parent.parent / "schemas"
+    if (checkout / "openapi.json").is_file():
+        return checkout
+    return Path(str(resources.files("hub") / "schemas"))
+
+
+DEFAULT_SCHEMAS = _bundled_schemas()
 
 
 @dataclass(frozen=True)
@@ -120,7 +131,7 @@ def load_settings(env: Mapping[str, str] | None = None, toml_path: Path | None =
         extra=file_values,
         trusted_authserv_id=(str(get("trusted_authserv_id") or "").strip().lower() or None),
         plain_email_domains=_domains(get("plain_email_domains", ())),
-        pickup_days=int(get("pickup_days", 14)),
+        pickup_days=integer({"pickup_days": get("pickup_days", 14)}, "pickup_days", 14, minimum=1, maximum=366),
     )
 
 
