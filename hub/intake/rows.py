@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.crypto.lookup import LookupHasher
-from hub.intake.drafts import AttachmentDraft, RequestDraft
+from hub.intake.drafts import TRUST_LEVELS, AttachmentDraft, RequestDraft
 from hub.store.models import Attachment, ConsentRecord, Message, new_id, utcnow
 from hub.store.sealing import Sealer
 
@@ -19,7 +19,8 @@ from hub.store.sealing import Sealer
 def add_message_row(sealer: Sealer, session: AsyncSession, thread_id: str, request_id: str | None, *,
                     direction: str, kind: str, channel: str, author_label: str, body: str, raw: bytes | None,
                     rfc822_id: str | None, attachments: list[AttachmentDraft], dedupe_key: str | None,
-                    author_user_id: int | None = None, author_name: str | None = None) -> str:
+                    author_user_id: int | None = None, author_name: str | None = None, trust: str | None = None,
+                    claimed_rpps: str | None = None) -> str:
     """Add a message (encrypted body, raw, sender name and attachments) to the session; return its id.
 
     ``author_label`` is stored in clear and must not identify a worker (a role, or a professional's name);
@@ -33,7 +34,8 @@ def add_message_row(sealer: Sealer, session: AsyncSession, thread_id: str, reque
         author_enc=sealer.seal(key, "messages", message_id, "author", author_name) if author_name else None,
         body_enc=sealer.seal(key, "messages", message_id, "body", body),
         raw_enc=sealer.seal(key, "messages", message_id, "raw", raw) if raw is not None else None,
-        created_at=utcnow(),
+        created_at=utcnow(), trust=(trust if trust in TRUST_LEVELS else "unverified") if trust else None,
+        claimed_rpps=claimed_rpps,
     ))
     for att in attachments:
         att_id = new_id()

@@ -251,7 +251,8 @@ class IntakeService:
             self.sealer, session, thread.id, request_id, direction="in", kind="request", channel=draft.channel,
             author_label=requester_label(draft.requester.kind), author_name=draft.requester.name,
             body=draft.reason, raw=draft.raw,
-            rfc822_id=draft.rfc822_id, attachments=draft.attachments, dedupe_key=None)
+            rfc822_id=draft.rfc822_id, attachments=draft.attachments, dedupe_key=None,
+            trust=draft.trust, claimed_rpps=draft.claimed_rpps)
         for digest in lookup_digests(self.hasher, draft, thread.reference):
             session.add(RequestLookup(request_id=request_id, digest=digest))
         if draft.consent is not None and draft.worker is not None:
@@ -281,13 +282,13 @@ class IntakeService:
                         kind=draft.kind, channel=draft.channel, author_label=draft.author_role,
                         author_name=draft.author_label, body=draft.body,
                         raw=draft.raw, rfc822_id=draft.rfc822_id, attachments=draft.attachments,
-                        dedupe_key=draft.source_key)
+                        dedupe_key=draft.source_key, trust=draft.trust, claimed_rpps=draft.claimed_rpps)
                     if request is not None:
                         request.last_activity_at = request.updated_at = utcnow()
                         if request.status == "on-hold":
                             request.status, request.business_status = "in-progress", "sender-answered"
                     await self.audit.record(session, actor=actor, action="create", entity_type="Communication",
-                                                entity_id=message_id, detail=f"thread {draft.thread_id}")
+                                            entity_id=message_id, detail=f"thread {draft.thread_id}")
                     if request is not None:
                         await self.notices.on_new_message(session, request, message_id)
             except IntegrityError:
