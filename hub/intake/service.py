@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.audit import Actor
+from hub.consent.intake import on_intake
 from hub.intake.drafts import AttachmentDraft, MessageDraft, RequestDraft
 from hub.references import new_follow_up_token, new_reference, new_reply_token, token_digest
 from hub.routing import Decision, RoutingFacts
@@ -199,6 +200,7 @@ class IntakeService:
             session.add(RequestLookup(request_id=request_id, digest=digest))
         if draft.consent is not None and draft.worker is not None:
             self._add_consent(session, draft, request_id)
+        await on_intake(hub, session, draft, request_id, actor)  # the consent registry (hub.consent)
         self._add_decision(session, request_id, decision)
         await hub.audit.record(session, actor=actor, action="create", entity_type="Task", entity_id=request_id,
                                detail=f"{draft.event} via {draft.channel}; message {message_id}")
