@@ -40,6 +40,7 @@ class Settings:
     smtp_max_size: int = 25 * 1024 * 1024
     outbox_max_attempts: int = 8
     schemas_dir: Path = field(default_factory=lambda: DEFAULT_SCHEMAS)
+    recommendations_delay_hours: float = 0.0  # pré-reprise recommendations wait this long for an objection
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -110,5 +111,6 @@ def load_settings(env: Mapping[str, str] | None = None, toml_path: Path | None =
         smtp_max_size=int(get("smtp_max_size", 25 * 1024 * 1024)),
         outbox_max_attempts=int(get("outbox_max_attempts", 8)),
         schemas_dir=Path(get("schemas_dir", DEFAULT_SCHEMAS)).expanduser(),
+        recommendations_delay_hours=float(get("recommendations_delay_hours", 0.0)),
         extra=file_values,
     )
