@@ -43,6 +43,7 @@ class ConsentEntry:
     recorded_at: datetime
     seq: int
     request_id: str | None
+    id: str = ""
 
     @property
     def purpose_fr(self) -> str:
@@ -57,7 +58,7 @@ class ConsentEntry:
         return CHANNEL_FR.get(self.channel, self.channel)
 
     def to_json(self) -> dict[str, Any]:
-        return {"purpose": self.purpose, "decision": self.decision, "date": self.on.isoformat(),
+        return {"id": self.id, "purpose": self.purpose, "decision": self.decision, "date": self.on.isoformat(),
                 "channel": self.channel, "author": self.author, "note": self.note,
                 "recorded_at": self.recorded_at.isoformat(), "seq": self.seq, "request_id": self.request_id}
 
@@ -101,7 +102,7 @@ async def record(hub: Hub, session: AsyncSession, *, worker_key: str, purpose: s
     await hub.audit.record(session, actor=actor, action="create", entity_type="Consent", entity_id=row_id,
                            detail=f"purpose {purpose} via {channel}"
                                   + (f"; request {request_id}" if request_id else ""))
-    return ConsentEntry(purpose, decision, on, channel, author[:200], note[:2000], now, seq, request_id)
+    return ConsentEntry(purpose, decision, on, channel, author[:200], note[:2000], now, seq, request_id, row_id)
 
 
 async def history(hub: Hub, session: AsyncSession, worker_key: str) -> list[ConsentEntry]:
@@ -113,7 +114,8 @@ async def history(hub: Hub, session: AsyncSession, worker_key: str) -> list[Cons
     for row, text in zip(rows, texts, strict=True):
         d = json.loads(text)
         out.append(ConsentEntry(row.purpose, d["decision"], date.fromisoformat(d["date"]), d["channel"],
-                                d.get("author", ""), d.get("note", ""), row.recorded_at, row.seq, row.request_id))
+                                d.get("author", ""), d.get("note", ""), row.recorded_at, row.seq, row.request_id,
+                                row.id))
     return out
 
 

@@ -1,0 +1,182 @@
+"""Where decisions come from: the FHIR API (Bundle ``Consent`` at intake, ``GET|POST /fhir/Consent``) and the
+worker's follow-up page (``/suivi``), over the real server; each decision then governs the consent gate."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import uuid
+from datetime import date, timedelta
+from typing import Any
+
+import aiohttp
+import pytest
+from bs4 import BeautifulSoup
+
+from hub.audit import Actor
+from hub.consent import recommendations as reco
+from hub.consent.gate import ConsentRefused
+from hub.core import Hub
+from hub.inbox import actions
+from hub.intake import ConsentStatement, EmployerRef, Person, RequestDraft, Requester, WorkStoppage
+from tests.consent_support import PERMIT, submit
+from tests.fhir_support import ALL_SCOPES, add_client, example, get_token, post_message, resource
+from tests.inbox_support import ANNE, place, practitioner, viewer
+
+CONSENT_SCOPES = f"{ALL_SCOPES} system/Consent.read system/Consent.write"
+
+
+def consent_body(task_id: str, purpose: str = "exchange-cpts-dac", kind: str = "permit",
+                 status: str = "active") -> bytes:
+    return json.dumps({
+        "resourceType": "Consent", "status": status,
+        "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope",
+                              "code": "patient-privacy"}]},
+        "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
+        "policyRule": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "OPTIN"}]},
+        "dateTime": (date.today() - timedelta(days=1)).isoformat(),
+        "provision": {"type": kind, "purpose": [{"system": "urn:guichet:consent-purpose", "code": purpose}],
+                      "data": [{"meaning": "related", "reference": {"reference": f"Task/{task_id}"}}]}}).encode()
+
+
+async def test_fhir_client_reads_and_records_consent_for_its_own_requests(demo_hub: Hub, start_server: Any) -> None:
+    srv = await start_server(demo_hub)
+    mine = await add_client(demo_hub, scopes=CONSENT_SCOPES)
+    other = await add_client(demo_hub, structure="DAC-44", scopes=CONSENT_SCOPES)
+    async with aiohttp.ClientSession() as http:
+        token, other_token = await get_token(http, srv.url, mine, CONSENT_SCOPES), await get_token(
+            http, srv.url, other, CONSENT_SCOPES)
+        bundle = example("coordination-request")
+        status, answer = await post_message(http, srv.url, token, bundle)
+        assert status == 200, answer
+        task_id = str(resource(answer, "Task")["id"])
+        # a second Bundle (the same worker) whose Consent names its purposes explicitly
+        named = copy.deepcopy(example("coordination-request"))
+        resource(named, "Consent")["provision"] = {"type": "permit", "purpose": [
+            {"system": "urn:guichet:consent-purpose", "code": "pdp-referral"},
+            {"system": "urn:guichet:consent-purpose", "code": "recommendations-employer"}]}
+        assert (await post_message(http, srv.url, token, named))[0] == 200
+
+        def auth(t: str, ct: bool = False) -> dict[str, str]:
+            return {"Authorization": f"Bearer {t}", **({"Content-Type": "application/fhir+json"} if ct else {})}
+
+        async with http.get(f"{srv.url}/fhir/Consent?data=Task/{task_id}", headers=auth(token)) as r:
+            found = await r.json(content_type=None)
+        # the client sees its purposes only: not the recommendations (the employer's side is none of its business)
+        assert r.status == 200 and found["total"] == 2
+        first = found["entry"][0]["resource"]
+        assert first["provision"]["purpose"][0]["code"] == "exchange-cpts-dac"
+        assert first["provision"]["type"] == "permit" and first["status"] == "active"
+        assert first["extension"][0]["valueCode"] == "api"
+        assert found["entry"][1]["resource"]["provision"]["purpose"][0]["code"] == "pdp-referral"
+        async with http.post(f"{srv.url}/fhir/Consent", data=consent_body(task_id, status="inactive"),
+                             headers=auth(token, True)) as r:
+            created = await r.json(content_type=None)
+        assert r.status == 201 and created["status"] == "inactive" and r.headers["Location"].endswith(created["id"])
+        for body, code, words in (
+                (consent_body(task_id, purpose="recommendations-employer"), 403, "ne peut enregistrer"),
+                (consent_body(task_id, purpose="made-up"), 403, "ne peut enregistrer"),
+                (json.dumps({"resourceType": "Consent", "status": "active"}).encode(), 400, "invalide"),
+                (consent_body("").replace(b'"Task/"', b'"Patient/1"'), 422, "provision.data"),
+                (b"{not json", 400, "invalide")):
+            async with http.post(f"{srv.url}/fhir/Consent", data=body, headers=auth(token, True)) as r:
+                outcome = await r.json(content_type=None)
+            assert r.status == code and outcome["resourceType"] == "OperationOutcome", outcome
+            assert words in outcome["issue"][0]["details"]["text"], outcome
+        # another client: nothing to read, nothing to record
+        async with http.get(f"{srv.url}/fhir/Consent?data=Task/{task_id}", headers=auth(other_token)) as r:
+            assert (await r.json(content_type=None))["total"] == 0
+        async with http.post(f"{srv.url}/fhir/Consent", data=consent_body(task_id),
+                             headers=auth(other_token, True)) as r:
+            assert r.status == 404
+        # a token without the Consent scopes
+        plain = await get_token(http, srv.url, mine, ALL_SCOPES)
+        async with http.get(f"{srv.url}/fhir/Consent?data=Task/{task_id}", headers=auth(plain)) as r:
+            assert r.status == 403
+    # the withdrawal recorded through the API closes the reply path
+    await place(demo_hub, task_id, assigned_practitioner_id=(await practitioner(demo_hub, "anne")).id)
+    async with demo_hub.db.session() as session:
+        from hub.store.models import Request
+        request = await session.get(Request, task_id)
+        assert request is not None
+    with pytest.raises(ConsentRefused, match="CPTS ou le DAC"):
+        await actions.reply(demo_hub, await viewer(demo_hub, ANNE), request.thread_id, "Avis", "t")
+
+
+async def _worker_request(hub: Hub, kind: str = "worker") -> tuple[str, str, str, str]:
+    draft = RequestDraft(
+        event="pre-return-visit-request", channel="form", source_key=f"test:{uuid.uuid4()}",
+        requester=Requester(kind=kind, name="Claire Lemoine" if kind == "worker" else "Dr Hélène Dubois",
+                            email="claire@example.org" if kind == "worker" else "dr@example.org"),
+        subject="Demande de visite de pré-reprise", reason="Reprise après une chirurgie du dos.",
+        worker=Person(family_name="Lemoine", given_names="Claire", birth_date=date(1980, 1, 2),
+                      email="claire@example.org"),
+        employer=EmployerRef(siret="04423065100018"), stoppage=WorkStoppage(start=date(2026, 8, 1)),
+        consent=ConsentStatement(decision="permit", channel="web",
+                                 declared_by="worker" if kind == "worker" else "third-party"), trust="form")
+    result = await hub.intake.submit(draft, Actor("test", "test"))
+    await place(hub, result.request_id, assigned_practitioner_id=(await practitioner(hub, "anne")).id)
+    assert result.follow_up_token
+    return result.thread_id, result.request_id, result.reference, result.follow_up_token
+
+
+def _choice_forms(html: str) -> dict[str, dict[str, str]]:
+    soup = BeautifulSoup(html, "html.parser")
+    out = {}
+    for form in soup.select("form.choice"):
+        fields = {str(i["name"]): str(i.get("value", "")) for i in form.find_all("input")}
+        buttons = {str(b["value"]): b.get_text(strip=True) for b in form.find_all("button")}
+        out[fields["purpose"]] = {**fields, **{f"button:{k}": v for k, v in buttons.items()}}
+    return out
+
+
+async def test_the_worker_objects_on_the_follow_up_page(demo_hub: Hub, start_server: Any) -> None:
+    srv = await start_server(demo_hub)
+    thread_id, task_id, reference, token = await _worker_request(demo_hub)
+    page_url = f"{srv.url}/suivi/{reference}?t={token}"
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        async with http.get(page_url) as r:
+            html = await r.text()
+        forms = _choice_forms(html)
+        assert r.status == 200 and set(forms) == {"recommendations-employer", "recommendations-medecin-conseil"}
+        employer = forms["recommendations-employer"]
+        assert employer["button:objection"] == "Je m'oppose à cette transmission"
+        body = {k: v for k, v in employer.items() if not k.startswith("button:")}
+        async with http.post(f"{srv.url}/suivi/{reference}", data={**body, "decision": "objection"},
+                             allow_redirects=False) as r:
+            assert r.status == 303 and "choix=ok" in r.headers["Location"]
+        async with http.get(srv.url + r.headers["Location"]) as r:
+            after = await r.text()
+        assert "Votre choix a bien été enregistré" in after
+        forms = _choice_forms(after)
+        assert "button:consent" in forms["recommendations-employer"]  # lift it again later
+        assert re.search(r"opposition</span>", after)
+        # a forged or replayed post without the form token changes nothing
+        async with aiohttp.ClientSession() as stranger, stranger.post(
+                f"{srv.url}/suivi/{reference}", data={**body, "decision": "consent", "csrf": "x"}) as r:
+            assert r.status == 403
+        async with http.post(f"{srv.url}/suivi/{reference}", data={**body, "t": "wrong", "decision": "consent"}) as r:
+            assert r.status == 404
+        async with http.post(f"{srv.url}/suivi/{reference}",
+                             data={**body, "purpose": "exchange-gp", "decision": "consent"}) as r:
+            assert r.status == 400 and "pas proposé" in await r.text()
+    draft = reco.RecommendationDraft(text="Poste assis.", recipients=["employer"],
+                                     addresses={"employer": "rh@example.fr"})
+    with pytest.raises(ConsentRefused, match="opposition"):
+        await reco.send(demo_hub, await viewer(demo_hub, ANNE), thread_id, draft, "t")
+    # the médecin conseil was not objected to
+    draft.recipients, draft.addresses["medecin-conseil"] = ["medecin-conseil"], "mc@cpam.mssante.fr"
+    assert len(await reco.send(demo_hub, await viewer(demo_hub, ANNE), thread_id, draft, "t")) == 1
+
+
+async def test_a_third_party_link_decides_nothing_for_the_worker(demo_hub: Hub, start_server: Any) -> None:
+    srv = await start_server(demo_hub)
+    _, _, reference, token = await _worker_request(demo_hub, kind="gp")
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        async with http.get(f"{srv.url}/suivi/{reference}?t={token}") as r:
+            html = await r.text()
+        assert r.status == 200 and "Vos choix" not in html
+        csrf = BeautifulSoup(html, "html.parser").find("input", {"name": "csrf"})
+        assert csrf is None  # no form at all on a third party's page
+    _ = PERMIT, submit  # shared helpers (kept imported for the other consent tests)
