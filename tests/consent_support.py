@@ -60,3 +60,20 @@ async def recommendation_states(hub: Hub, task_id: str) -> list[tuple[str, str]]
         return [(r.recipient, r.status) for r in (await session.execute(
             select(Recommendation).where(Recommendation.request_id == task_id)
             .order_by(Recommendation.recipient))).scalars()]
+
+
+async def worker_form_request(hub: Hub, kind: str = "worker") -> tuple[str, str, str, str]:
+    draft = RequestDraft(
+        event="pre-return-visit-request", channel="form", source_key=f"test:{uuid.uuid4()}",
+        requester=Requester(kind=kind, name="Claire Lemoine" if kind == "worker" else "Dr Hélène Dubois",
+                            email="claire@example.org" if kind == "worker" else "dr@example.org"),
+        subject="Demande de visite de pré-reprise", reason="Reprise après une chirurgie du dos.",
+        worker=Person(family_name="Lemoine", given_names="Claire", birth_date=date(1980, 1, 2),
+                      email="claire@example.org"),
+        employer=EmployerRef(siret="04423065100018"), stoppage=WorkStoppage(start=date(2026, 8, 1)),
+        consent=ConsentStatement(decision="permit", channel="web",
+                                 declared_by="worker" if kind == "worker" else "third-party"), trust="form")
+    result = await hub.intake.submit(draft, Actor("test", "test"))
+    await place(hub, result.request_id, assigned_practitioner_id=(await practitioner(hub, "anne")).id)
+    assert result.follow_up_token
+    return result.thread_id, result.request_id, result.reference, result.follow_up_token

@@ -6,7 +6,6 @@ from __future__ import annotations
 import copy
 import json
 import re
-import uuid
 from datetime import date, timedelta
 from typing import Any
 
@@ -14,13 +13,11 @@ import aiohttp
 import pytest
 from bs4 import BeautifulSoup
 
-from hub.audit import Actor
 from hub.consent import recommendations as reco
 from hub.consent.gate import ConsentRefused
 from hub.core import Hub
 from hub.inbox import actions
-from hub.intake import ConsentStatement, EmployerRef, Person, RequestDraft, Requester, WorkStoppage
-from tests.consent_support import PERMIT, submit
+from tests.consent_support import worker_form_request
 from tests.fhir_support import ALL_SCOPES, add_client, example, get_token, post_message, resource
 from tests.inbox_support import ANNE, place, practitioner, viewer
 
@@ -104,23 +101,6 @@ async def test_fhir_client_reads_and_records_consent_for_its_own_requests(demo_h
         await actions.reply(demo_hub, await viewer(demo_hub, ANNE), request.thread_id, "Avis", "t")
 
 
-async def _worker_request(hub: Hub, kind: str = "worker") -> tuple[str, str, str, str]:
-    draft = RequestDraft(
-        event="pre-return-visit-request", channel="form", source_key=f"test:{uuid.uuid4()}",
-        requester=Requester(kind=kind, name="Claire Lemoine" if kind == "worker" else "Dr Hélène Dubois",
-                            email="claire@example.org" if kind == "worker" else "dr@example.org"),
-        subject="Demande de visite de pré-reprise", reason="Reprise après une chirurgie du dos.",
-        worker=Person(family_name="Lemoine", given_names="Claire", birth_date=date(1980, 1, 2),
-                      email="claire@example.org"),
-        employer=EmployerRef(siret="04423065100018"), stoppage=WorkStoppage(start=date(2026, 8, 1)),
-        consent=ConsentStatement(decision="permit", channel="web",
-                                 declared_by="worker" if kind == "worker" else "third-party"), trust="form")
-    result = await hub.intake.submit(draft, Actor("test", "test"))
-    await place(hub, result.request_id, assigned_practitioner_id=(await practitioner(hub, "anne")).id)
-    assert result.follow_up_token
-    return result.thread_id, result.request_id, result.reference, result.follow_up_token
-
-
 def _choice_forms(html: str) -> dict[str, dict[str, str]]:
     soup = BeautifulSoup(html, "html.parser")
     out = {}
@@ -133,7 +113,7 @@ def _choice_forms(html: str) -> dict[str, dict[str, str]]:
 
 async def test_the_worker_objects_on_the_follow_up_page(demo_hub: Hub, start_server: Any) -> None:
     srv = await start_server(demo_hub)
-    thread_id, task_id, reference, token = await _worker_request(demo_hub)
+    thread_id, task_id, reference, token = await worker_form_request(demo_hub)
     page_url = f"{srv.url}/suivi/{reference}?t={token}"
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
         async with http.get(page_url) as r:
@@ -172,11 +152,10 @@ async def test_the_worker_objects_on_the_follow_up_page(demo_hub: Hub, start_ser
 
 async def test_a_third_party_link_decides_nothing_for_the_worker(demo_hub: Hub, start_server: Any) -> None:
     srv = await start_server(demo_hub)
-    _, _, reference, token = await _worker_request(demo_hub, kind="gp")
+    _, _, reference, token = await worker_form_request(demo_hub, kind="gp")
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
         async with http.get(f"{srv.url}/suivi/{reference}?t={token}") as r:
             html = await r.text()
         assert r.status == 200 and "Vos choix" not in html
         csrf = BeautifulSoup(html, "html.parser").find("input", {"name": "csrf"})
         assert csrf is None  # no form at all on a third party's page
-    _ = PERMIT, submit  # shared helpers (kept imported for the other consent tests)

@@ -1,8 +1,9 @@
 """The employer's copy must not carry the request's clinical text.
 
-Contract: ``leaked(candidate, clinical_texts)`` returns the sentences of ``clinical_texts`` (the request's reason
-and subject, the thread's messages and notes) found in ``candidate`` — whole sentences of three words or more, or
-any run of eight consecutive words —, compared without case, accents or punctuation. Empty: nothing found.
+Contract: ``leaked(candidate, clinical_texts)`` returns the sentences and comma-separated clauses of
+``clinical_texts`` (the request's reason and subject, the thread's messages and notes) found in ``candidate`` —
+whole clauses of three words or more, or any run of six consecutive words —, compared without case, accents or
+punctuation. Empty: nothing found.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ RUN_WORDS = 6
 
 
 def _sentences(text: str) -> list[str]:
-    return [s.strip() for s in re.split(r"[.!?;:\n\r]+", text or "") if s.strip()]
+    return [s.strip() for s in re.split(r"[.!?;:,\n\r]+", text or "") if s.strip()]
 
 
 def leaked(candidate: str, clinical_texts: Iterable[str]) -> list[str]:
