@@ -17,7 +17,8 @@ from hub.consent import recommendations as reco
 from hub.consent.gate import ConsentRefused
 from hub.core import Hub
 from hub.inbox import actions
-from tests.consent_support import worker_form_request
+from hub.store.models import Request
+from tests.consent_support import denied_transfers, worker_form_request
 from tests.fhir_support import ALL_SCOPES, add_client, example, get_token, post_message, resource
 from tests.inbox_support import ANNE, place, practitioner, viewer
 
@@ -91,14 +92,31 @@ async def test_fhir_client_reads_and_records_consent_for_its_own_requests(demo_h
         plain = await get_token(http, srv.url, mine, ALL_SCOPES)
         async with http.get(f"{srv.url}/fhir/Consent?data=Task/{task_id}", headers=auth(plain)) as r:
             assert r.status == 403
-    # the withdrawal recorded through the API closes the reply path
-    await place(demo_hub, task_id, assigned_practitioner_id=(await practitioner(demo_hub, "anne")).id)
-    async with demo_hub.db.session() as session:
-        from hub.store.models import Request
-        request = await session.get(Request, task_id)
-        assert request is not None
-    with pytest.raises(ConsentRefused, match="CPTS ou le DAC"):
-        await actions.reply(demo_hub, await viewer(demo_hub, ANNE), request.thread_id, "Avis", "t")
+        # the withdrawal recorded through the API closes the reply path…
+        await place(demo_hub, task_id, assigned_practitioner_id=(await practitioner(demo_hub, "anne")).id)
+        async with demo_hub.db.session() as session:
+            request = await session.get(Request, task_id)
+            assert request is not None
+        anne = await viewer(demo_hub, ANNE)
+        with pytest.raises(ConsentRefused, match="CPTS ou le DAC"):
+            await actions.reply(demo_hub, anne, request.thread_id, "Avis", "t")
+        # …consent given again opens it; a later withdrawal hides the answer from the client's reads
+        async with http.post(f"{srv.url}/fhir/Consent", data=consent_body(task_id), headers=auth(token, True)) as r:
+            assert r.status == 201
+        await actions.reply(demo_hub, anne, request.thread_id, "Avis du médecin du travail.", "t")
+
+        async def comms() -> list[str]:
+            async with http.get(f"{srv.url}/fhir/Communication?based-on=Task/{task_id}", headers=auth(token)) as r:
+                found = await r.json(content_type=None)
+            return [e["resource"]["payload"][0]["contentString"] for e in found["entry"]]
+
+        assert "Avis du médecin du travail." in await comms()
+        async with http.post(f"{srv.url}/fhir/Consent", data=consent_body(task_id, status="inactive"),
+                             headers=auth(token, True)) as r:
+            assert r.status == 201
+        after = await comms()
+        assert after and "Avis du médecin du travail." not in after  # the client's own message stays
+    assert len(await denied_transfers(demo_hub, task_id)) == 2  # the reply, then the read
 
 
 def _choice_forms(html: str) -> dict[str, dict[str, str]]:

@@ -4,7 +4,8 @@ Contract (every function filters on ``Thread.client_id == grant.client_id``: ano
 - ``await read_task(hub, grant, task_id, actor) -> dict | None``;
 - ``await search_tasks(hub, grant, statuses, updated_filters, count, actor) -> list[dict]``;
 - ``await search_communications(hub, grant, task_id, actor) -> list[dict] | None`` — the physicians' messages
-  (direction ``out``) and the client's own (channel ``fhir``), decrypted, oldest first.
+  (direction ``out``) and the client's own (channel ``fhir``), decrypted, oldest first; the physicians' messages
+  only while the worker's consent allows them to leave (``hub.consent.gate``; a refusal is audited).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from connectors.fhir_api.resources import communication, task
 from hub.audit import Actor
+from hub.consent.gate import check_transfer
+from hub.consent.purposes import reply_purpose
 from hub.core import Hub
 from hub.smart import AccessGrant
 from hub.store.models import Message, Request, Thread
@@ -71,10 +74,14 @@ async def search_communications(hub: Hub, grant: AccessGrant, task_id: str, acto
             .where(Request.id == task_id, Thread.client_id == grant.client_id))).scalar_one_or_none()
         if request is None:
             return None
+        # the physicians' answers leave the hub now: the consent gate again (a withdrawal since they were written
+        # keeps them in; the client still sees its own messages)
+        refused = await check_transfer(hub, session, request, reply_purpose(request.event, request.requester_kind,
+                                                                            "fhir"), actor, "lecture des réponses")
+        shown = (Message.direction == "in") & (Message.channel == "fhir")
         messages = (await session.execute(
             select(Message).where(Message.thread_id == request.thread_id,
-                                  or_(Message.direction == "out",
-                                      (Message.direction == "in") & (Message.channel == "fhir")))
+                                  shown if refused is not None else or_(Message.direction == "out", shown))
             .order_by(Message.created_at, Message.id))).scalars().all()
         out = []
         for m in messages:

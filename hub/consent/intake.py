@@ -3,7 +3,7 @@
 Contract: ``await on_intake(hub, session, draft, request_id, actor)`` (called by ``hub.intake`` inside the
 transaction that stores the request) keeps the request's keyed worker identity (``consent_subjects``) and, when
 the draft carries a consent statement, records it for the purposes it names (``ConsentStatement.purposes``; else
-the purpose this request serves, ``intake_purpose``): ``permit`` is ``consent``, ``deny`` is ``objection``; its
+the purposes this request serves, ``intake_purposes``): ``permit`` is ``consent``, ``deny`` is ``objection``; its
 channel maps to the registry's (web → form, fhir → api, email → email, oral/paper → in-person).
 """
 
@@ -27,11 +27,11 @@ CHANNEL_MAP = {"web": "form", "form": "form", "fhir": "api", "api": "api", "emai
                "paper": "in-person", "in-person": "in-person"}
 
 
-def intake_purpose(draft: RequestDraft) -> str | None:
-    """The purpose a request's consent is for: the referral itself, or the exchange with its sender."""
-    if draft.event == "pdp-referral":
-        return "pdp-referral"
-    return reply_purpose(draft.event, draft.requester.kind, draft.channel)
+def intake_purposes(draft: RequestDraft) -> list[str]:
+    """What a request's consent is for: the referral itself (a PDP referral) and the exchange with its sender."""
+    found = ["pdp-referral"] if draft.event == "pdp-referral" else []
+    exchange = reply_purpose(draft.event, draft.requester.kind, draft.channel)
+    return found + [exchange] if exchange and exchange not in found else found
 
 
 async def on_intake(hub: Hub, session: AsyncSession, draft: RequestDraft, request_id: str, actor: Actor) -> None:
@@ -41,7 +41,7 @@ async def on_intake(hub: Hub, session: AsyncSession, draft: RequestDraft, reques
     if statement is None:
         return
     named = [p for p in getattr(statement, "purposes", ()) or () if p in PURPOSES]
-    purposes = named or [p for p in (intake_purpose(draft),) if p]
+    purposes = named or intake_purposes(draft)
     by = "le salarié" if statement.declared_by == "worker" else f"déclaré par le demandeur ({draft.requester.name})"
     for purpose in purposes:
         await record(hub, session, worker_key=key, purpose=purpose,

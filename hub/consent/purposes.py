@@ -4,7 +4,9 @@ Contract: ``PURPOSES`` and ``DECISIONS`` are the public names; ``POLICY[purpose]
 the worker's prior consent (``"opt-in"``: sharing with a GP, a CPTS/DAC, a PDP referral — L1110-4 CSP) or goes
 ahead unless the worker objected (``"opt-out"``: pré-reprise recommendations — R4624-30). ``allows(purpose,
 decision)`` applies that table; ``reply_purpose(event, requester_kind, channel)`` names the purpose a reply to a
-request's sender serves (``None``: the worker themselves, no third party). French labels for what users read.
+request's sender serves (``None``: the worker themselves, no third party): a GP or another physician
+``exchange-gp``, a CPTS/DAC (or anyone through the FHIR API) ``exchange-cpts-dac``, a job-retention partner or
+the employer of a PDP referral ``pdp-referral``. French labels for what users read.
 """
 
 from __future__ import annotations
@@ -49,11 +51,8 @@ def allows(purpose: str, decision: str | None) -> bool:
 
 
 def reply_purpose(event: str, requester_kind: str, channel: str) -> str | None:
-    """The purpose of writing back to a request's sender (a PDP referral keeps its own purpose)."""
-    if requester_kind == "worker":
-        return None
-    if channel == "fhir" or requester_kind == "coordinator":
+    """The purpose of writing back to a request's sender: who receives it decides (``event`` is kept for rules
+    that may one day depend on it)."""
+    if channel == "fhir" and requester_kind != "worker":
         return "exchange-cpts-dac"
-    if event == "pdp-referral":
-        return "pdp-referral"
     return REPLY_PURPOSE.get(requester_kind, "exchange-gp")
