@@ -36,7 +36,7 @@ async def test_no_canary_in_clear(demo_hub: Hub, caplog: pytest.LogCaptureFixtur
     found: list[str] = []
     async with hub.db.session() as session:
         for table in TABLES:
-            rows = (await session.execute(text(f"SELECT * FROM {table}"))).all()
+            rows = (await session.execute(text(f"SELECT * FROM {table}"))).all()  # noqa: S608 - constant names
             dump = repr(rows).lower()
             found += [f"{table}:{c}" for c in CANARIES if c.lower() in dump]
     if hub.db.is_sqlite:
