@@ -17,7 +17,7 @@ from sqlalchemy import func, select, update
 from hub.consent import recommendations as reco
 from hub.consent.dispatch import dispatch_due
 from hub.consent.gate import ConsentRefused
-from hub.consent.service import record_for
+from hub.consent.service import consents_of, record_for
 from hub.core import Hub
 from hub.inbox import actions
 from hub.intake import ConsentStatement
@@ -135,6 +135,9 @@ async def test_a_delayed_letter_passes_the_gate_again_when_due(demo_hub: Hub) ->
     assert (await outbox_purposes(hub, thread_id)).count("recommendation") == 1
     denied = await denied_transfers(hub, task_id)
     assert len(denied) == 1 and denied[0].actor == "system" and "recommendations-employer" in (denied[0].detail or "")
+    view = await consents_of(hub, await viewer(hub, ANNE), thread_id, "t")
+    assert [(d.recipient, d.status_fr) for d in view.deliveries] == [
+        ("employer", "refusé (opposition du salarié)"), ("medecin-conseil", "envoyé")]
 
 
 async def test_the_http_answers_say_why(demo_hub: Hub, start_server) -> None:

@@ -11,9 +11,10 @@ Contract:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.consent import registry
@@ -21,7 +22,7 @@ from hub.consent.purposes import CHANNEL_FR, DECISION_FR, POLICY, PURPOSE_FR, PU
 from hub.inbox.access import Viewer
 from hub.inbox.errors import Forbidden, Invalid
 from hub.inbox.threads import with_visible
-from hub.store.models import Request, Thread
+from hub.store.models import Recommendation, Request, Thread
 
 if TYPE_CHECKING:
     from hub.core import Hub
@@ -41,6 +42,26 @@ class PurposeState:
 
 
 @dataclass(frozen=True)
+class Delivery:
+    """A pré-reprise recommendation letter of this request: to whom, where it stands (no content)."""
+
+    recipient: str
+    status: str  # scheduled | sent | refused
+    due_at: datetime
+    sent_at: datetime | None
+
+    @property
+    def label(self) -> str:
+        return {"employer": "l'employeur", "medecin-conseil": "le médecin conseil"}.get(self.recipient,
+                                                                                      self.recipient)
+
+    @property
+    def status_fr(self) -> str:
+        return {"scheduled": "programmé", "sent": "envoyé", "refused": "refusé (opposition du salarié)"}.get(
+            self.status, self.status)
+
+
+@dataclass(frozen=True)
 class ConsentView:
     thread_id: str
     task_id: str
@@ -49,6 +70,7 @@ class ConsentView:
     may_record: bool
     purposes: list[PurposeState]
     history: list[registry.ConsentEntry]
+    deliveries: list[Delivery]
 
     def state(self, purpose: str) -> PurposeState:
         return next(p for p in self.purposes if p.purpose == purpose)
@@ -56,7 +78,10 @@ class ConsentView:
     def to_json(self) -> dict[str, Any]:
         return {"id": self.thread_id, "task_id": self.task_id, "reference": self.reference,
                 "purposes": [p.to_json() for p in self.purposes],
-                "history": [e.to_json() for e in self.history]}
+                "history": [e.to_json() for e in self.history],
+                "recommendations": [{"recipient": d.recipient, "status": d.status, "due_at": d.due_at.isoformat(),
+                                     "sent_at": d.sent_at.isoformat() if d.sent_at else None}
+                                    for d in self.deliveries]}
 
 
 CHOICES = {"purposes": PURPOSE_FR, "decisions": DECISION_FR, "channels": CHANNEL_FR}
@@ -71,8 +96,11 @@ async def view_of(hub: Hub, session: AsyncSession, request: Request, thread: Thr
             latest[entry.purpose] = entry
     states = [PurposeState(p, PURPOSE_FR[p], POLICY[p], latest.get(p),
                            allows(p, latest[p].decision if p in latest else None)) for p in PURPOSES]
+    rows = (await session.execute(select(Recommendation).where(Recommendation.request_id == request.id)
+                                  .order_by(Recommendation.created_at, Recommendation.recipient))).scalars().all()
+    deliveries = [Delivery(r.recipient, r.status, r.due_at, r.sent_at) for r in rows]
     return ConsentView(thread.id, request.id, thread.reference, request.event, level in ("owner", "triage"),
-                       states, history)
+                       states, history, deliveries)
 
 
 async def consents_of(hub: Hub, viewer: Viewer, thread_id: str, source: str | None = None) -> ConsentView:
