@@ -12,19 +12,15 @@ FHIR reads of the physicians' answers. ``ConsentRefused.message`` is French: the
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.audit import Actor
 from hub.consent.purposes import DECISION_FR, POLICY, PURPOSE_FR, allows
-from hub.consent.registry import subject_key
+from hub.consent.registry import ConsentDeps, subject_key
 from hub.inbox.errors import Forbidden
 from hub.store.models import ConsentDecision, Request
-
-if TYPE_CHECKING:
-    from hub.core import Hub
 
 
 class ConsentRefused(Forbidden):
@@ -50,7 +46,7 @@ def explain(purpose: str, decision: str | None, what: str) -> str:
     return f"{head} : {why}"
 
 
-async def current_decision(hub: Hub, session: AsyncSession, worker_key: str, purpose: str) -> str | None:
+async def current_decision(hub: ConsentDeps, session: AsyncSession, worker_key: str, purpose: str) -> str | None:
     row = (await session.execute(select(ConsentDecision).where(
         ConsentDecision.worker_key == worker_key, ConsentDecision.purpose == purpose)
         .order_by(ConsentDecision.seq.desc()).limit(1))).scalar_one_or_none()
@@ -62,7 +58,7 @@ async def current_decision(hub: Hub, session: AsyncSession, worker_key: str, pur
     return decision
 
 
-async def check_transfer(hub: Hub, session: AsyncSession, request: Request, purpose: str | None, actor: Actor,
+async def check_transfer(hub: ConsentDeps, session: AsyncSession, request: Request, purpose: str | None, actor: Actor,
                          what: str) -> ConsentRefused | None:
     if purpose is None:
         return None

@@ -9,19 +9,14 @@ channel maps to the registry's (web → form, fhir → api, email → email, ora
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.audit import Actor
 from hub.consent.identity import worker_key
 from hub.consent.purposes import PURPOSES, reply_purpose
-from hub.consent.registry import record
+from hub.consent.registry import ConsentDeps, record
 from hub.intake.drafts import RequestDraft
 from hub.store.models import ConsentSubject
-
-if TYPE_CHECKING:
-    from hub.core import Hub
 
 CHANNEL_MAP = {"web": "form", "form": "form", "fhir": "api", "api": "api", "email": "email", "oral": "in-person",
                "paper": "in-person", "in-person": "in-person"}
@@ -34,7 +29,8 @@ def intake_purposes(draft: RequestDraft) -> list[str]:
     return found + [exchange] if exchange and exchange not in found else found
 
 
-async def on_intake(hub: Hub, session: AsyncSession, draft: RequestDraft, request_id: str, actor: Actor) -> None:
+async def on_intake(hub: ConsentDeps, session: AsyncSession, draft: RequestDraft, request_id: str,
+                    actor: Actor) -> None:
     key = worker_key(hub.hasher, draft.worker, request_id)
     session.add(ConsentSubject(request_id=request_id, worker_key=key))
     statement = draft.consent

@@ -1,6 +1,7 @@
 """The consent registry: per worker (keyed identity) and purpose, every decision kept, the last one current.
 
-Contract (every function works in the caller's session and transaction):
+Contract (every function works in the caller's session and transaction, and takes a :class:`ConsentDeps` —
+the sealer, the keyed hasher and the audit log: the ``Hub``, or a ``ConsentKeys``):
 - ``await subject_key(hub, session, request)``: the keyed identity whose decisions govern ``request`` (computed at
   intake and kept in ``consent_subjects``; computed from the request's sealed payload for older requests).
 - ``await record(hub, session, worker_key=…, purpose=…, decision=…, channel=…, author=…, actor=…)`` appends a
@@ -16,20 +17,35 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.audit import Actor
+from hub.audit import Actor, AuditLog
 from hub.consent.identity import worker_key as compute_key
 from hub.consent.purposes import CHANNEL_FR, CHANNELS, DECISION_FR, DECISIONS, PURPOSE_FR, PURPOSES
+from hub.crypto.lookup import LookupHasher
 from hub.inbox.errors import Invalid
-from hub.inbox.sealed import open_texts
 from hub.store.models import ConsentDecision, ConsentSubject, Request, new_id, utcnow
+from hub.store.sealing import Sealer
 
-if TYPE_CHECKING:
-    from hub.core import Hub
+
+class ConsentDeps(Protocol):
+    """What the registry and the gate use: the ``Hub`` has it, so has any service holding these three."""
+
+    sealer: Sealer
+    hasher: LookupHasher
+    audit: AuditLog
+
+
+@dataclass
+class ConsentKeys:
+    """The three, for a service built bottom-up in the composition root."""
+
+    sealer: Sealer
+    hasher: LookupHasher
+    audit: AuditLog
 
 
 @dataclass(frozen=True)
@@ -63,7 +79,7 @@ class ConsentEntry:
                 "recorded_at": self.recorded_at.isoformat(), "seq": self.seq, "request_id": self.request_id}
 
 
-async def subject_key(hub: Hub, session: AsyncSession, request: Request) -> str:
+async def subject_key(hub: ConsentDeps, session: AsyncSession, request: Request) -> str:
     row = await session.get(ConsentSubject, request.id)
     if row is not None:
         return row.worker_key
@@ -85,7 +101,7 @@ def validate(purpose: str, decision: str, channel: str, on: date | None) -> None
         raise Invalid("La date de la décision ne peut pas être dans le futur.")
 
 
-async def record(hub: Hub, session: AsyncSession, *, worker_key: str, purpose: str, decision: str, channel: str,
+async def record(hub: ConsentDeps, session: AsyncSession, *, worker_key: str, purpose: str, decision: str, channel: str,
                  author: str, actor: Actor, on: date | None = None, note: str = "",
                  request_id: str | None = None) -> ConsentEntry:
     validate(purpose, decision, channel, on)
@@ -105,11 +121,11 @@ async def record(hub: Hub, session: AsyncSession, *, worker_key: str, purpose: s
     return ConsentEntry(purpose, decision, on, channel, author[:200], note[:2000], now, seq, request_id, row_id)
 
 
-async def history(hub: Hub, session: AsyncSession, worker_key: str) -> list[ConsentEntry]:
+async def history(hub: ConsentDeps, session: AsyncSession, worker_key: str) -> list[ConsentEntry]:
     rows = (await session.execute(select(ConsentDecision).where(ConsentDecision.worker_key == worker_key)
                                   .order_by(ConsentDecision.recorded_at, ConsentDecision.seq))).scalars().all()
-    texts = await open_texts(hub, session, [(r.data_key_id, "consent_decisions", r.id, "details", r.details_enc)
-                                            for r in rows])
+    texts = [await hub.sealer.open_text(session, r.data_key_id, "consent_decisions", r.id, "details", r.details_enc)
+             for r in rows]
     out = []
     for row, text in zip(rows, texts, strict=True):
         d = json.loads(text)
@@ -119,7 +135,7 @@ async def history(hub: Hub, session: AsyncSession, worker_key: str) -> list[Cons
     return out
 
 
-async def current(hub: Hub, session: AsyncSession, worker_key: str) -> dict[str, ConsentEntry]:
+async def current(hub: ConsentDeps, session: AsyncSession, worker_key: str) -> dict[str, ConsentEntry]:
     latest: dict[str, ConsentEntry] = {}
     for entry in await history(hub, session, worker_key):
         if entry.purpose not in latest or entry.seq > latest[entry.purpose].seq:
