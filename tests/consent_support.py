@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import select
 
@@ -71,7 +71,7 @@ async def worker_form_request(hub: Hub, kind: str = "worker") -> tuple[str, str,
         worker=Person(family_name="Lemoine", given_names="Claire", birth_date=date(1980, 1, 2),
                       email="claire@example.org"),
         employer=EmployerRef(siret="04423065100018"), stoppage=WorkStoppage(start=date(2026, 8, 1)),
-        consent=ConsentStatement(decision="permit", channel="web",
+        consent=ConsentStatement(decision="permit", channel="web", given_on=date.today() - timedelta(days=1),
                                  declared_by="worker" if kind == "worker" else "third-party"), trust="form")
     result = await hub.intake.submit(draft, Actor("test", "test"))
     await place(hub, result.request_id, assigned_practitioner_id=(await practitioner(hub, "anne")).id)

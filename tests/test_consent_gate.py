@@ -52,18 +52,18 @@ async def _reco_mc(hub: Hub, thread_id: str) -> object:
     return await reco.send(hub, await viewer(hub, ANNE), thread_id, _draft("medecin-conseil"), "t")
 
 
+FHIR = {"channel": "fhir", "kind": "coordinator", "consent": PERMIT}
 WORKER = {"event": "pre-return", "channel": "form", "kind": "worker", "worker_email": "claire@example.org",
           "requester_email": "claire@example.org"}
-# name → (request, purpose that must be refused, the call, what the refusal blocks, how consent is given)
+# name → (request, purpose that must be refused, the call, what blocks it: no consent, a withdrawal, an objection)
 OUTGOING: dict[str, tuple[dict[str, object], str, Path, str]] = {
     "reply to a GP by email": ({"channel": "email"}, "exchange-gp", _reply, "consent"),
     "ask-info to a GP by email": ({"channel": "email"}, "exchange-gp", _ask, "consent"),
-    "reply to a CPTS/DAC by the FHIR API": ({"channel": "fhir", "kind": "coordinator"}, "exchange-cpts-dac",
-                                            _reply, "consent"),
-    "ask-info to a CPTS/DAC by the FHIR API": ({"channel": "fhir", "kind": "coordinator"}, "exchange-cpts-dac",
-                                               _ask, "consent"),
-    "reply to a PDP referral's partner (form)": ({"event": "pdp", "channel": "form", "kind": "partner"},
-                                                 "pdp-referral", _reply, "consent"),
+    # the API and the forms refuse a request without consent (hub.intake): the worker withdraws it afterwards
+    "reply to a CPTS/DAC by the FHIR API": (FHIR, "exchange-cpts-dac", _reply, "withdrawn"),
+    "ask-info to a CPTS/DAC by the FHIR API": (FHIR, "exchange-cpts-dac", _ask, "withdrawn"),
+    "reply to a PDP referral's partner (form)": ({"event": "pdp", "channel": "form", "kind": "partner",
+                                                  "consent": PERMIT}, "pdp-referral", _reply, "withdrawn"),
     "recommendations to the employer": (WORKER, "recommendations-employer", _reco_employer, "objection"),
     "recommendations to the médecin conseil": (WORKER, "recommendations-medecin-conseil", _reco_mc, "objection"),
 }
@@ -84,8 +84,8 @@ async def test_each_outgoing_path_refuses_without_consent(demo_hub: Hub, name: s
     request_kwargs, purpose, call, blocking = OUTGOING[name]
     thread_id, task_id, _ = await submit(hub, **request_kwargs)  # type: ignore[arg-type]
     anne = await viewer(hub, ANNE)
-    if blocking == "objection":  # opt-out purposes: refused once the worker objected
-        await record_for(hub, anne, thread_id, purpose, "objection", "in-person", None, "", "t")
+    if blocking != "consent":  # "consent": none recorded; else the worker objected, or withdrew a consent
+        await record_for(hub, anne, thread_id, purpose, blocking, "in-person", None, "", "t")
     before_outbox, before_status = await outbox_purposes(hub, thread_id), await status_of(hub, task_id)
     with pytest.raises(ConsentRefused) as refused:
         await call(hub, thread_id)
