@@ -62,9 +62,10 @@ async def recommendation_states(hub: Hub, task_id: str) -> list[tuple[str, str]]
             .order_by(Recommendation.recipient))).scalars()]
 
 
-async def worker_form_request(hub: Hub, kind: str = "worker") -> tuple[str, str, str, str]:
+async def worker_form_request(hub: Hub, kind: str = "worker", event: str = "pre-return-visit-request"
+                              ) -> tuple[str, str, str, str]:
     draft = RequestDraft(
-        event="pre-return-visit-request", channel="form", source_key=f"test:{uuid.uuid4()}",
+        event=event, channel="form", source_key=f"test:{uuid.uuid4()}",
         requester=Requester(kind=kind, name="Claire Lemoine" if kind == "worker" else "Dr Hélène Dubois",
                             email="claire@example.org" if kind == "worker" else "dr@example.org"),
         subject="Demande de visite de pré-reprise", reason="Reprise après une chirurgie du dos.",

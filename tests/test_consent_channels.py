@@ -13,6 +13,8 @@ import aiohttp
 import pytest
 from bs4 import BeautifulSoup
 
+from hub.audit import Actor
+from hub.consent import followup
 from hub.consent import recommendations as reco
 from hub.consent.gate import ConsentRefused
 from hub.core import Hub
@@ -179,3 +181,16 @@ async def test_a_third_party_link_decides_nothing_for_the_worker(demo_hub: Hub, 
         assert r.status == 200 and "Vos choix" not in html
         csrf = BeautifulSoup(html, "html.parser").find("input", {"name": "csrf"})
         assert csrf is None  # no form at all on a third party's page
+
+
+async def test_a_worker_withdraws_a_pdp_referral_consent(demo_hub: Hub) -> None:
+    hub = demo_hub
+    _, _, reference, token = await worker_form_request(hub, event="pdp-referral")
+    offered = await followup.choices(hub, reference, token, Actor("suivi", "t"))
+    assert offered is not None and [(c.purpose, c.state, c.offered) for c in offered] == [
+        ("pdp-referral", "accord", (("withdrawn", "Je retire mon accord"),))]
+    assert await followup.decide(hub, reference, token, "pdp-referral", "withdrawn", Actor("suivi", "t"))
+    again = await followup.choices(hub, reference, token, Actor("suivi", "t"))
+    assert again is not None and again[0].state == "retrait de l'accord"
+    assert again[0].offered == (("consent", "Je donne mon accord"),)
+    assert await followup.decide(hub, reference, "not-the-token", "pdp-referral", "consent", Actor("x")) is None
