@@ -33,7 +33,8 @@ async def submit(hub: Hub, *, event: str = "coordination-request", channel: str 
                       email=worker_email),
         employer=EmployerRef(siret="04423065100018", name="Conserverie Atlantique"),
         stoppage=WorkStoppage(start=date(2026, 8, 1), cause="illness"), consent=consent,
-        client_id="client-test" if channel == "fhir" else None)
+        client_id="client-test" if channel == "fhir" else None,
+        trust={"email": "verified", "fhir": "api", "form": "form"}.get(channel, "unverified"))
     result = await hub.intake.submit(draft, Actor("test", "test"))
     await place(hub, result.request_id, assigned_practitioner_id=(await practitioner(hub, owner)).id)
     return result.thread_id, result.request_id, result.reference
