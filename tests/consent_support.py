@@ -79,3 +79,11 @@ async def worker_form_request(hub: Hub, kind: str = "worker", event: str = "pre-
     await place(hub, result.request_id, assigned_practitioner_id=(await practitioner(hub, "anne")).id)
     assert result.follow_up_token
     return result.thread_id, result.request_id, result.reference, result.follow_up_token
+
+
+async def consent_given(hub: Hub, thread_id: str, purpose: str = "exchange-gp") -> None:
+    """The physician records the worker's consent (say, after a call): replies to a GP may then leave."""
+    from hub.consent.service import record_for
+    from tests.inbox_support import ANNE, viewer
+
+    await record_for(hub, await viewer(hub, ANNE), thread_id, purpose, "consent", "in-person", None, "", "test")
