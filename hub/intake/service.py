@@ -30,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.audit import Actor, AuditLog
+from hub.consent.intake import on_intake
 from hub.crypto.lookup import LookupHasher
 from hub.intake.drafts import MessageDraft, RequestDraft
 from hub.intake.errors import IntakeConflict, IntakeRefused
@@ -257,6 +258,7 @@ class IntakeService:
             session.add(RequestLookup(request_id=request_id, digest=digest))
         if draft.consent is not None and draft.worker is not None:
             add_consent(self.sealer, self.hasher, session, draft, request_id)
+        await on_intake(self, session, draft, request_id, actor)  # the consent registry (hub.consent)
         await record_decision(session, request, decision, first=True)
         await self.audit.record(session, actor=actor, action="create", entity_type="Task", entity_id=request_id,
                                 detail=f"{draft.event} via {draft.channel}; message {message_id}")
