@@ -22,6 +22,7 @@ from connectors.fhir_api.profile import MessageView, check_profile
 from connectors.fhir_api.resources import response_bundle, task
 from hub.audit import Actor
 from hub.core import Hub
+from hub.indicators.refusals import record_refusal
 from hub.intake.drafts import MessageDraft
 from hub.intake.law import check_request
 from hub.smart import AccessGrant
@@ -46,6 +47,8 @@ async def process_message(hub: Hub, grant: AccessGrant, raw: bytes, actor: Actor
     if violations:
         earlier = await _accepted_before(hub, draft.source_key, bundle.digest)
         if earlier is None:  # a message accepted earlier (say, yesterday) keeps its answer when re-sent
+            await record_refusal(hub.db, channel="fhir", event=draft.event, requester_kind=draft.requester.kind,
+                                 reasons=[v.code for v in violations], client_id=grant.client_id)
             raise FhirError(422, [Issue("business-rule", convert.law_expression(v.field, view), v.fr, v.en,
                                         v.code) for v in violations])
     result = await hub.intake.submit(draft, actor)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.store.models.indicators import WorkingDay
@@ -86,10 +86,11 @@ async def ensure_years(session: AsyncSession, first: int, last: int) -> None:
     # rebuild the whole covered span: a few thousand small rows, once in years
     span_first = min(first, low.year) if low is not None else first
     span_last = max(last, high.year) if high is not None else last
-    await session.execute(WorkingDay.__table__.delete())
+    await session.execute(delete(WorkingDay))
     rows: list[dict[str, object]] = []
     ordinal = 0
     for year in range(span_first, span_last + 1):
-        for day, ordinal in year_rows(year, ordinal):
-            rows.append({"day": day, "ordinal": ordinal})
-    await session.execute(WorkingDay.__table__.insert(), rows)
+        days = year_rows(year, ordinal)
+        rows.extend({"day": day, "ordinal": n} for day, n in days)
+        ordinal = days[-1][1]
+    await session.execute(insert(WorkingDay), rows)

@@ -77,7 +77,7 @@ def _triage(rd: Any) -> ColumnElement[bool]:
     return or_(rd.triage_reason.is_not(None), and_(rd.practitioner_id.is_(None), rd.team_id.is_(None)))
 
 
-def _dimension(by: str) -> tuple[ColumnElement[Any], ColumnElement[Any], list[tuple[Any, Any]]]:
+def _dimension(by: str) -> tuple[Any, Any, list[tuple[Any, Any]]]:
     """(key, name, outer joins) of a breakdown, over ``requests`` joined to ``threads``."""
     if by == "team":
         return (func.coalesce(Team.code, "-"), Team.name, [(Team, Team.id == Request.assigned_team_id)])
@@ -172,7 +172,8 @@ async def compute(db: Database, settings: IndicatorSettings, period: Period, by:
     groups: dict[str, Group] = {}
     async with db.session() as session:
         for key, name, *values in (await session.execute(counts)).all():
-            groups[key] = Group(key, name, *(int(v or 0) for v in values))
+            received, triaged, answered, within, closed, waiting = (int(v or 0) for v in values)
+            groups[key] = Group(key, name, received, triaged, answered, within, closed, waiting)
         for key, name, count in (await session.execute(backlog)).all():
             groups.setdefault(key, Group(key, name)).backlog = int(count)
         total = Group(TOTAL, None)
@@ -186,7 +187,7 @@ async def compute(db: Database, settings: IndicatorSettings, period: Period, by:
         refused_pre, refused_all = (await session.execute(refused)).one()
         delivery_rows = [(p, *(int(v or 0) for v in vals)) for p, *vals in (await session.execute(delivery)).all()]
     return Figures(period, by, sorted(groups.values(), key=lambda g: (g.name or g.key)), total, refusal_rows,
-                   (int(refused_pre), int(refused_all)), delivery_rows)  # type: ignore[arg-type]
+                   (int(refused_pre), int(refused_all)), delivery_rows)
 
 
 def _num(value: Any) -> float | None:

@@ -16,6 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, g
 from hub.core import Hub
 from hub.plugins import Connector
 from hub.store.migrate import is_current
+from hub.web import indicators_pages
 from hub.web.inbox_routes import setup_inbox
 from hub.web.keys import HUB, REGISTRY
 
@@ -88,6 +89,7 @@ def build_app(hub: Hub, connectors: Sequence[Connector] = (), client_max_size: i
     app.router.add_get("/metrics", metrics)
 
     setup_inbox(app)
+    indicators_pages.add_routes(app)
     for connector in connectors:
         connector.setup(hub, app)
     return app

@@ -2,6 +2,7 @@
 
 from hub.store.models.base import Base, UTCDateTime, new_id, utcnow
 from hub.store.models.directory import Centre, Employer, Practitioner, Structure, StructureCommune, Team
+from hub.store.models.indicators import IntakeRefusal, WorkingDay
 from hub.store.models.messaging import (
     CLOSED_STATUSES,
     TASK_STATUSES,
@@ -17,7 +18,6 @@ from hub.store.models.messaging import (
     ThreadAlias,
     ThreadRead,
 )
-from hub.store.models.indicators import IntakeRefusal, WorkingDay
 from hub.store.models.security import ApiClient, AuditEvent, AuditHead, UsedJti, User, WebSession
 
 __all__ = [
