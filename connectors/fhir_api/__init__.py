@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from connectors.fhir_api import routes_auth, routes_fhir, routes_meta
+from connectors.fhir_api import measure, routes_auth, routes_fhir, routes_meta
 from connectors.fhir_api.http_common import SMART
 from hub.plugins import HttpOnlyConnector
 from hub.smart import SmartAuth
@@ -31,6 +31,7 @@ class FhirApiConnector(HttpOnlyConnector):
         routes_auth.add_routes(app)
         routes_fhir.add_routes(app)
         routes_meta.add_routes(app)
+        measure.add_routes(app)
 
 
 def connector() -> FhirApiConnector:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-KNOWN_SCOPES = ("system/Bundle.write", "system/Task.read", "system/Communication.read")
+KNOWN_SCOPES = ("system/Bundle.write", "system/Task.read", "system/Communication.read", "system/MeasureReport.read")
 
 
 def parse_scopes(text: str | None) -> list[str]:
