@@ -6,7 +6,7 @@ Rows carry dummy encrypted columns: the indicators never read them.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from itertools import count
 
 from hub.core import Hub
@@ -113,5 +113,6 @@ async def load_march_2026(hub: Hub) -> None:
                 ("ack", "sent", 1, "2026-03-02"), ("ack", "sent", 1, "2026-03-03"), ("ack", "sent", 1, "2026-03-31"),
                 ("reply", "sent", 3, "2026-03-09"), ("notify", "pending", 2, "2026-03-20"),
                 ("notify", "dead", 8, "2026-03-21"), ("ack", "dead", 8, "2026-02-21")):
+            sent_at = at(day) + timedelta(minutes=attempts) if status == "sent" else None  # a minute a try
             session.add(OutboxItem(kind="email", purpose=purpose, status=status, attempts=attempts, data_key_id="none",
-                                   payload_enc=b"-", created_at=at(day), next_attempt_at=at(day)))
+                                   payload_enc=b"-", created_at=at(day), next_attempt_at=at(day), sent_at=sent_at))

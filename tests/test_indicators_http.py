@@ -93,3 +93,27 @@ async def test_api_csv_and_page(demo_hub: Hub, start_server) -> None:
         assert "Visite de pré-reprise" in html and 'value="2026-03-01"' in html
         wrong = await client.get(f"{srv.url}/indicateurs?from=2026-04-01&to=2026-03-01")
         assert wrong.status == 400 and "La date de fin précède la date de début." in await wrong.text()
+
+
+async def test_operational_metrics(hub: Hub, start_server) -> None:
+    await load_march_2026(hub)
+    srv = await start_server(hub)
+    async with aiohttp.ClientSession() as http:
+        assert (await http.get(f"{srv.url}/healthz")).status == 200
+        text = await (await http.get(f"{srv.url}/metrics")).text()
+    lines = set(text.splitlines())
+    for line in (
+            'guichet_intake_total{channel="email",outcome="accepted"} 9.0',
+            'guichet_intake_total{channel="fhir",outcome="accepted"} 4.0',
+            'guichet_intake_total{channel="form",outcome="refused"} 3.0',
+            'guichet_intake_refusals_total{channel="form",reason="consent-missing"} 2.0',
+            'guichet_requests{channel="email",status="completed"} 4.0',
+            'guichet_outbox_messages{purpose="notify",status="dead"} 1.0',
+            'guichet_outbox_delivery_seconds_bucket{le="30",purpose="ack"} 0.0',
+            'guichet_outbox_delivery_seconds_bucket{le="60",purpose="ack"} 3.0',
+            'guichet_outbox_delivery_seconds_bucket{le="300",purpose="reply"} 1.0',
+            'guichet_outbox_delivery_seconds_count{purpose="ack"} 3.0',
+            'guichet_outbox_delivery_seconds_sum{purpose="ack"} 180.0',
+            'guichet_operational_metrics_up 1.0',
+            'guichet_http_request_duration_seconds_count{route="/healthz"} 1.0'):
+        assert line in lines, line
