@@ -43,7 +43,8 @@ def _request(session, *, created: str, channel: str, event: str, kind: str = "gp
                         requester_kind=kind, assigned_team_id=team, in_triage=bool(triage and not triage[1]),
                         data_key_id="none", subject_enc=b"-", payload_enc=b"-", created_at=created_at,
                         updated_at=created_at, last_activity_at=created_at,
-                        closed_at=at(closed, 17) if closed else None))
+                        closed_at=at(closed, 17) if closed else None,
+                        first_answer_at=at(answered, 15) if answered else None))
     session.add(Message(thread_id=thread_id, request_id=request_id, direction="in", kind="request", channel=channel,
                         data_key_id="none", body_enc=b"-", created_at=created_at))
     session.add(Message(thread_id=thread_id, request_id=request_id, direction="out", kind="ack", channel=channel,

@@ -34,8 +34,8 @@ async def test_direction_reads_the_indicators(demo_hub: Hub, start_server) -> No
         assert await page.locator("svg[role=img]").count() == 5
         assert await axe_violations(page) == []
         # the picker: two dates and a breakdown, sent as a plain GET form
-        await page.get_by_label("Du").fill("2026-03-01")
-        await page.get_by_label("Au (inclus)").fill("2026-03-31")
+        await page.get_by_label("Du", exact=True).fill("2026-03-01")
+        await page.get_by_label("Au (inclus)", exact=True).fill("2026-03-31")
         await page.get_by_label("Regrouper par").select_option("team")
         await page.get_by_role("button", name="Afficher").click()
         await page.wait_for_url(f"{srv.url}/indicateurs?from=2026-03-01&to=2026-03-31&by=team")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 
 import pytest
@@ -104,3 +105,20 @@ async def test_figures_of_one_partner_and_other_periods(hub: Hub) -> None:
     assert february.refused == (1, 1) and february.delivery == [("ack", 0, 0, 0, 1)]
     empty = await compute(hub.db, TARGETS, month(2025, 3), "team", today)
     assert empty.groups == [] and counts(empty.total) == (0,) * 7 and empty.total.spread == {}
+
+
+async def test_reports_are_reused_for_a_while(hub: Hub) -> None:
+    from hub.indicators import Indicators
+
+    await load_march_2026(hub)
+    query, today = {"month": "2026-03"}, date(2026, 5, 1)
+    cached = Indicators(hub.db, IndicatorSettings(cache_seconds=300))
+    first, again = await cached.report(query, today), await cached.report(query, today)
+    assert again is first and first.to_json()["computed_at"].endswith("Z")
+    other = await cached.report({**query, "by": "team"}, today)
+    assert other is not first and other.figures.by == "team"
+    fresh = Indicators(hub.db, IndicatorSettings(cache_seconds=0))
+    assert await fresh.report(query, today) is not await fresh.report(query, today)
+    both = await asyncio.gather(*(Indicators(hub.db, IndicatorSettings()).report(query, today) for _ in range(1)),
+                                *(cached.report({"month": "2026-02"}, today) for _ in range(3)))
+    assert both[1] is both[2] is both[3]  # concurrent asks share one computation

@@ -66,6 +66,8 @@ async def _transition(hub: Hub, session: AsyncSession, viewer: Viewer, request: 
     request.updated_at = request.last_activity_at = now
     if status in CLOSED_STATUSES:
         request.closed_at = now
+    if action in ("reply", "ask-info") and request.first_answer_at is None:
+        request.first_answer_at = now
     await mark_read(session, viewer.user_id, request.thread_id, now)
     await hub.audit.record(session, actor=viewer.actor(source), action="update", entity_type="Task",
                            entity_id=request.id, detail=f"{action}: {old} -> {status}{detail}")

@@ -13,7 +13,7 @@ from html import escape
 
 from hub.indicators.report import Table
 
-WIDTH, LABEL_W, VALUE_W, BAR_H, GAP, TOP = 640, 230, 70, 22, 8, 8
+WIDTH, LABEL_W, VALUE_W, BAR_H, GAP, TOP, CHARS = 680, 280, 70, 22, 8, 8, 34
 FILL, TEXT = "#1f3a5f", "#111111"
 
 
@@ -34,19 +34,19 @@ def bar_chart(table: Table) -> str:
              f'<line x1="{LABEL_W}" y1="{TOP // 2}" x2="{LABEL_W}" y2="{height - TOP // 2}" stroke="{TEXT}" '
              'stroke-width="1"/>']
     if not rows:
-        parts.append(f'<text x="{LABEL_W + 8}" y="{TOP + BAR_H - 6}" fill="{TEXT}" font-size="14">'
+        parts.append(f'<text x="{LABEL_W + 8}" y="{TOP + BAR_H - 6}" fill="{TEXT}" font-size="13">'
                      "Aucune donnée sur la période.</text>")
     for i, (label, cell) in enumerate(rows):
         y = TOP + i * (BAR_H + GAP)
         text_y = y + BAR_H - 6
-        short = label if len(label) <= 30 else label[:29] + "…"
-        parts.append(f'<text x="{LABEL_W - 8}" y="{text_y}" text-anchor="end" fill="{TEXT}" font-size="14">'
+        short = label if len(label) <= CHARS else label[:CHARS - 1] + "…"
+        parts.append(f'<text x="{LABEL_W - 8}" y="{text_y}" text-anchor="end" fill="{TEXT}" font-size="13">'
                      f"{escape(short)}</text>")
         width = 0.0
         if isinstance(cell.value, int | float) and top > 0:
             width = max(span * float(cell.value) / top, 1.0 if cell.value else 0.0)
             parts.append(f'<rect x="{LABEL_W + 1}" y="{y}" width="{width:.1f}" height="{BAR_H}" fill="{FILL}"/>')
-        parts.append(f'<text x="{LABEL_W + 1 + width + 6:.1f}" y="{text_y}" fill="{TEXT}" font-size="14">'
+        parts.append(f'<text x="{LABEL_W + 1 + width + 6:.1f}" y="{text_y}" fill="{TEXT}" font-size="13">'
                      f"{escape(cell.text)}</text>")
     parts.append("</svg>")
     return "".join(parts)

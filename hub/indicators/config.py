@@ -1,10 +1,12 @@
 """The indicators' settings, read once from ``guichet.toml`` (``[indicators]``) and validated.
 
 Contract: ``IndicatorSettings.from_settings(settings)`` returns the answer target (in working days) per kind of
-request; ``default_target_days`` (5) applies to every kind not listed. Example::
+request; ``default_target_days`` (5) applies to every kind not listed; ``cache_seconds`` (300) how long a
+computed report is reused (0: never). Example::
 
     [indicators]
     default_target_days = 5
+    cache_seconds = 300
     [indicators.target_days]
     pre-return-visit-request = 8
     pdp-referral = 10
@@ -22,6 +24,7 @@ from hub.config import Settings
 from hub.intake.drafts import EVENTS
 
 DEFAULT_TARGET_DAYS = 5
+DEFAULT_CACHE_SECONDS = 300
 REQUEST_KINDS = tuple(e for e in EVENTS if e != "reply")
 
 
@@ -35,6 +38,7 @@ def _days(value: Any, key: str) -> int:
 class IndicatorSettings:
     default_target_days: int = DEFAULT_TARGET_DAYS
     target_days: Mapping[str, int] = field(default_factory=dict)
+    cache_seconds: int = DEFAULT_CACHE_SECONDS
 
     def target(self, kind: str) -> int:
         return self.target_days.get(kind, self.default_target_days)
@@ -49,7 +53,10 @@ class IndicatorSettings:
         if unknown:
             raise ValueError(f"guichet.toml [indicators.target_days]: unknown kind {unknown[0]!r} "
                              f"(known: {', '.join(REQUEST_KINDS)})")
-        return cls(default, {k: _days(v, f"target_days.{k}") for k, v in targets.items()})
+        cache = section.get("cache_seconds", DEFAULT_CACHE_SECONDS)
+        if isinstance(cache, bool) or not isinstance(cache, int) or not 0 <= cache <= 86_400:
+            raise ValueError("guichet.toml [indicators] cache_seconds: a whole number of seconds (0–86400)")
+        return cls(default, {k: _days(v, f"target_days.{k}") for k, v in targets.items()}, cache)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> IndicatorSettings:

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import Numeric, and_, case, cast, func, select
 
 from hub.indicators.sqlparts import seconds_between
 from hub.store.db import Database
@@ -59,7 +59,7 @@ class OperationalMetrics:
 
     async def _read(self) -> list[Metric]:
         o = OutboxItem
-        delay = func.round(seconds_between(o.created_at, o.sent_at), 3)  # julianday arithmetic is not exact
+        delay = func.round(cast(seconds_between(o.created_at, o.sent_at), Numeric), 3)  # julianday is not exact
         sent = and_(o.status == "sent", o.sent_at.is_not(None))
         buckets = [func.sum(case((and_(sent, delay <= b), 1), else_=0)) for b in DELIVERY_BUCKETS]
         async with self.db.session() as session:

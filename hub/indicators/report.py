@@ -3,7 +3,8 @@
 Contract: ``build_report(figures, targets) -> Report``; a :class:`Report` has ``tables`` (activity, delays,
 backlog, refusals, delivery), each with English column ids (JSON), French headers, one row per group and a
 ``Total`` row. Masking: a count from 1 to 4 is shown as ``"< 5"`` (JSON: the string ``"< 5"``); a share is shown
-only when its count is shown; a median or 90th percentile only over at least 5 requests (else ``None`` / "—").
+only when its count is shown and it is a share of at least 5; a median or 90th percentile only over at least 5
+requests (else ``None`` / "—").
 ``report.to_json()`` is the ``/api/indicators`` body; ``table.to_csv()`` one CSV file (``;``, UTF-8 with BOM,
 as French spreadsheets expect).
 """
@@ -14,7 +15,9 @@ import csv
 import io
 import unicodedata
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hub.indicators.config import IndicatorSettings
 from hub.indicators.figures import Figures, Group
@@ -53,7 +56,7 @@ def count(n: int) -> Cell:
 
 
 def share(part: int, whole: int) -> Cell:
-    if whole == 0 or 0 < part < SMALL:
+    if whole < SMALL or 0 < part < SMALL:
         return Cell(None, "—")
     value = round(100.0 * part / whole, 1)
     return Cell(value, f"{value:.0f} %".replace(".", ","))
@@ -105,6 +108,15 @@ def _csv_number(value: int | float) -> str:
 class Report:
     figures: Figures
     tables: list[Table]
+    computed_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def computed_label(self) -> str:
+        """When the figures were computed, in French and in Paris time."""
+        try:
+            moment = self.computed_at.astimezone(ZoneInfo("Europe/Paris"))
+        except ZoneInfoNotFoundError:  # no time zone database: say UTC
+            return f"{self.computed_at:%d/%m/%Y à %H:%M} (UTC)"
+        return f"{moment:%d/%m/%Y à %H:%M}"
 
     def table(self, table_id: str) -> Table | None:
         return next((t for t in self.tables if t.id == table_id), None)
@@ -113,6 +125,7 @@ class Report:
         p = self.figures.period
         return {"period": {"from": p.start.isoformat(), "to": p.end.isoformat(), "label": p.label()},
                 "by": self.figures.by, "small_count_threshold": SMALL,
+                "computed_at": self.computed_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
                 "tables": [t.to_json() for t in self.tables]}
 
 

@@ -3,9 +3,9 @@
 Contract:
 - ``day_of(ts)``: the UTC calendar day of a stored timestamp, comparable with a ``Date`` column;
 - ``seconds_between(a, b)``: ``b - a`` in seconds (float);
-- ``percentiles(rows, parts)``: from a selectable of ``(metric, key, value)`` rows, per ``(metric, key)`` the
-  count, the median and the 90th percentile by the nearest-rank method (the smallest value whose rank is at
-  least ``p × n``), with window functions: no row leaves the database.
+- ``percentiles(histogram)``: from a histogram ``(metric, key, value, n)``, per ``(metric, key)`` the count,
+  the median and the 90th percentile by the nearest-rank method (the smallest value whose rank is at least
+  ``p × n``), with window functions over the histogram's running sums: no row leaves the database.
 """
 
 from __future__ import annotations
@@ -50,15 +50,17 @@ def _secs_pg(element: seconds_between, compiler: Any, **kw: Any) -> str:
     return f"EXTRACT(EPOCH FROM ({compiler.process(b, **kw)} - {compiler.process(a, **kw)}))"
 
 
-def percentiles(rows: Subquery) -> Select[Any]:
-    metric, key, value = rows.c.metric, rows.c.key, rows.c.value
-    ranked = select(
+def percentiles(histogram: Subquery) -> Select[Any]:
+    """Per ``(metric, key)`` of a histogram ``(metric, key, value, n)``: the number of values, the median and the
+    90th percentile (nearest rank: the smallest value whose running count reaches ``p × total``)."""
+    metric, key, value, n = histogram.c.metric, histogram.c.key, histogram.c.value, histogram.c.n
+    running = select(
         metric.label("metric"), key.label("key"), value.label("value"),
-        func.row_number().over(partition_by=(metric, key), order_by=value).label("rn"),
-        func.count().over(partition_by=(metric, key)).label("n"),
-    ).where(value.is_not(None)).subquery("ranked")
-    rn, n, v = ranked.c.rn, ranked.c.n, ranked.c.value
-    median: ColumnElement[Any] = func.min(case((rn * 2 >= n, v)))
-    p90: ColumnElement[Any] = func.min(case((rn * 10 >= n * 9, v)))
-    return (select(ranked.c.metric, ranked.c.key, func.max(n).label("n"), median.label("median"), p90.label("p90"))
-            .group_by(ranked.c.metric, ranked.c.key))
+        func.sum(n).over(partition_by=(metric, key), order_by=value, rows=(None, 0)).label("running"),
+        func.sum(n).over(partition_by=(metric, key)).label("total"),
+    ).subquery("running")
+    r, total, v = running.c.running, running.c.total, running.c.value
+    median: ColumnElement[Any] = func.min(case((r * 2 >= total, v)))
+    p90: ColumnElement[Any] = func.min(case((r * 10 >= total * 9, v)))
+    return (select(running.c.metric, running.c.key, func.max(total).label("n"), median.label("median"),
+                   p90.label("p90")).group_by(running.c.metric, running.c.key))

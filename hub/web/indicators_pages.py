@@ -70,7 +70,8 @@ async def page(request: web.Request) -> web.Response:
     context = {"csrf_token": info.csrf_token, "email": info.user.email, "dimensions": DIMENSION_LABELS,
                "by": by if by in DIMENSION_LABELS else "channel", "months": MONTHS_FR, "today": today,
                "shortcuts": _shortcuts(today, by if by in DIMENSION_LABELS else "channel"), "error": None,
-               "report": None, "charts": {}, "csv_query": urlencode(query)}
+               "report": None, "charts": {}, "csv_query": urlencode(query),
+               "cache_minutes": (request.app[INDICATORS].settings.cache_seconds + 59) // 60}
     try:
         report = await request.app[INDICATORS].report(query, today)
     except IndicatorError as exc:

@@ -12,7 +12,7 @@ from sqlalchemy import Date, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.store.models.base import Base, UTCDateTime, utcnow
-from hub.store.models.messaging import Message, OutboxItem, Request, RoutingDecision
+from hub.store.models.messaging import OutboxItem, Request, RoutingDecision
 
 
 class WorkingDay(Base):
@@ -39,8 +39,9 @@ class IntakeRefusal(Base):
 
 
 # indexes of other tables that only the indicators need (created by migration 0003_indicators)
-Index("ix_requests_created", Request.created_at, Request.id)
+Index("ix_requests_indicators", Request.created_at, Request.event, Request.status, Request.requester_kind,
+      Request.assigned_team_id, Request.thread_id, Request.closed_at, Request.first_answer_at, Request.id)
 Index("ix_requests_closed", Request.closed_at)
-Index("ix_messages_answers", Message.request_id, Message.direction, Message.kind, Message.created_at)
 Index("ix_routing_decisions_request_time", RoutingDecision.request_id, RoutingDecision.created_at)
-Index("ix_outbox_created", OutboxItem.created_at)
+Index("ix_routing_decisions_created", RoutingDecision.created_at)
+Index("ix_outbox_created", OutboxItem.created_at, OutboxItem.purpose, OutboxItem.status, OutboxItem.attempts)
