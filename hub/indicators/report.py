@@ -22,7 +22,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from hub.indicators.config import IndicatorSettings
 from hub.indicators.figures import Figures, Group
 from hub.indicators.period import DIMENSION_LABELS
-from hub.intake.service import requester_label
 
 SMALL = 5
 MASKED = "< 5"
@@ -138,6 +137,8 @@ def group_label(by: str, group: Group) -> str:
         return EVENT_LABELS.get(group.key, group.key)
     if by == "team":
         return group.name or "Sans équipe (file de tri)"
+    from hub.intake.service import requester_label  # here: hub.intake records refusals through this package
+
     return group.name or requester_label(group.key.removeprefix("k:"))
 
 
