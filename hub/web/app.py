@@ -18,7 +18,8 @@ from hub.core import Hub
 from hub.indicators.metrics import OperationalMetrics
 from hub.plugins import Connector
 from hub.store.migrate import is_current
-from hub.web import indicators_pages
+from hub.web import indicators_pages, pickup_pages
+from hub.web.inbox_errors import inbox_errors
 from hub.web.inbox_routes import setup_inbox
 from hub.web.keys import HUB, REGISTRY
 
@@ -91,7 +92,7 @@ async def metrics(request: web.Request) -> web.Response:
 def build_app(hub: Hub, connectors: Sequence[Connector] = (), client_max_size: int = 30 * 1024 * 1024
               ) -> web.Application:
     registry = CollectorRegistry()
-    app = web.Application(middlewares=[security_headers, _count_requests(registry)],
+    app = web.Application(middlewares=[security_headers, _count_requests(registry), inbox_errors],
                           client_max_size=client_max_size)
     app[HUB] = hub
     app[REGISTRY] = registry
@@ -103,6 +104,7 @@ def build_app(hub: Hub, connectors: Sequence[Connector] = (), client_max_size: i
 
     setup_inbox(app)
     indicators_pages.add_routes(app)
+    pickup_pages.add_routes(app)  # /retrait/{token}: secure pickup (needs the inbox's templates)
     for connector in connectors:
         connector.setup(hub, app)
     return app
