@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from connectors.fhir_api import consents, routes_auth, routes_fhir, routes_meta
+from connectors.fhir_api import consents, measure, routes_auth, routes_fhir, routes_meta
 from connectors.fhir_api.bundle import MAX_ENTRIES
 from connectors.fhir_api.http_common import MAX_ENTRIES_KEY, SMART
 from hub.plugins import HttpOnlyConnector
@@ -46,6 +46,7 @@ class FhirApiConnector(HttpOnlyConnector):
         routes_fhir.add_routes(app)
         routes_meta.add_routes(app)
         consents.add_routes(app)  # issue 13: GET/POST /fhir/Consent
+        measure.add_routes(app)
 
 
 def connector() -> FhirApiConnector:

@@ -24,7 +24,7 @@ from hub.inbox.errors import Conflict, Forbidden, Invalid
 from hub.inbox.reassign import Target, reassign_request
 from hub.inbox.task_status import ACTION_LABELS, KEEP, next_status
 from hub.inbox.threads import mark_read, with_visible
-from hub.store.models import Message, Request, Thread, new_id, utcnow
+from hub.store.models import CLOSED_STATUSES, Message, Request, Thread, new_id, utcnow
 from hub.trust.delivery import deliver_answer
 
 if TYPE_CHECKING:
@@ -70,6 +70,10 @@ async def _transition(hub: Hub, session: AsyncSession, viewer: Viewer, request: 
     if business != KEEP:
         request.business_status = business
     request.updated_at = request.last_activity_at = now
+    if status in CLOSED_STATUSES:
+        request.closed_at = now
+    if action in ("reply", "ask-info") and request.first_answer_at is None:
+        request.first_answer_at = now
     await mark_read(session, viewer.user_id, request.thread_id, now)
     await hub.audit.record(session, actor=viewer.actor(source), action="update", entity_type="Task",
                            entity_id=request.id, detail=f"{action}: {old} -> {status}{detail}")

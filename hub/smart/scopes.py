@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 KNOWN_SCOPES = ("system/Bundle.write", "system/Task.read", "system/Communication.read", "system/Consent.read",
-                "system/Consent.write")
+                "system/Consent.write", "system/MeasureReport.read")
 
 
 def parse_scopes(text: str | None) -> list[str]:

@@ -8,15 +8,17 @@ The hub is at ``app[HUB]``.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable, Sequence
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
 from hub.core import Hub
+from hub.indicators.metrics import OperationalMetrics
 from hub.plugins import Connector
 from hub.store.migrate import is_current
-from hub.web import pickup_pages
+from hub.web import indicators_pages, pickup_pages
 from hub.web.inbox_errors import inbox_errors
 from hub.web.inbox_routes import setup_inbox
 from hub.web.keys import HUB, REGISTRY
@@ -24,6 +26,7 @@ from hub.web.keys import HUB, REGISTRY
 __all__ = ["HUB", "REGISTRY", "build_app"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+OPERATIONAL: web.AppKey[OperationalMetrics] = web.AppKey("operational_metrics", OperationalMetrics)
 
 
 @web.middleware
@@ -42,15 +45,22 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
 
 def _count_requests(registry: CollectorRegistry) -> Callable[..., Awaitable[web.StreamResponse]]:
     counter = Counter("guichet_http_requests", "HTTP requests answered", ["status"], registry=registry)
+    latency = Histogram("guichet_http_request_duration_seconds", "Time to answer an HTTP request", ["route"],
+                        registry=registry)
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        started = time.perf_counter()
+        resource = request.match_info.route.resource
+        route = resource.canonical if resource is not None else "unmatched"
         try:
             response = await handler(request)
         except web.HTTPException as exc:
             counter.labels(status=str(exc.status)).inc()
+            latency.labels(route=route).observe(time.perf_counter() - started)
             raise
         counter.labels(status=str(response.status)).inc()
+        latency.labels(route=route).observe(time.perf_counter() - started)
         return response
 
     return middleware
@@ -74,6 +84,7 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
+    await request.app[OPERATIONAL].refresh()
     body = generate_latest(request.app[REGISTRY])
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
@@ -85,11 +96,14 @@ def build_app(hub: Hub, connectors: Sequence[Connector] = (), client_max_size: i
                           client_max_size=client_max_size)
     app[HUB] = hub
     app[REGISTRY] = registry
+    app[OPERATIONAL] = OperationalMetrics(hub.db)
+    registry.register(app[OPERATIONAL])
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
 
     setup_inbox(app)
+    indicators_pages.add_routes(app)
     pickup_pages.add_routes(app)  # /retrait/{token}: secure pickup (needs the inbox's templates)
     for connector in connectors:
         connector.setup(hub, app)

@@ -49,7 +49,7 @@ def _see_other(location: str) -> web.Response:
 
 
 def _safe_next(value: str | None) -> str:
-    if value and value.startswith("/inbox") and not value.startswith("//") and "\\" not in value:
+    if value and value.startswith(("/inbox", "/indicateurs")) and not value.startswith("//") and "\\" not in value:
         return value
     return "/inbox"
 

@@ -70,6 +70,8 @@ class Request(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when the Task reached a closed status
+    first_answer_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # first reply or info-request sent
     __table_args__ = (
         # inbox boxes: keyset pages ordered by (last_activity_at, id) per assignee/team/informed/triage + status;
         # thread_id last so that unread counts (joined to thread_reads) are index-only
