@@ -10,6 +10,7 @@ from hub.cli.common import settings
 from hub.core import Hub
 from hub.crypto.keystore import KeyStore
 from hub.store.migrate import upgrade
+from hub.store.routing_text import seal_legacy
 
 
 def register(sub: Any) -> None:
@@ -34,6 +35,7 @@ def run(args: argparse.Namespace) -> int:
         hub = Hub.open(conf)
         try:
             await upgrade(hub.db)
+            await seal_legacy(hub.db, hub.sealer)  # routing text written before revision 0003_protect
             print("Base de données prête.")
             if args.demo:
                 from hub.demo import DEMO_PASSWORD, load_demo

@@ -14,7 +14,6 @@ Raises only on storage failure; the caller then tells its sender to retry.
 from __future__ import annotations
 
 import asyncio
-import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -37,9 +36,11 @@ from hub.store.models import (
     new_id,
     utcnow,
 )
+from hub.store.routing_text import decision_columns, seal_triage
 
 if TYPE_CHECKING:
     from hub.core import Hub
+    from hub.store.sealing import Sealer
 
 
 @dataclass
@@ -184,7 +185,7 @@ class IntakeService:
             employer_id=decision.employer_id,
             assigned_practitioner_id=decision.practitioner_id, assigned_team_id=decision.team_id,
             informed_team_id=decision.informed_team_id, in_triage=decision.in_triage,
-            triage_reason=decision.triage_reason, data_key_id=key.id,
+            triage_reason_enc=seal_triage(key.key, request_id, decision.triage_reason), data_key_id=key.id,
             subject_enc=seal(key, "requests", request_id, "subject", draft.subject),
             payload_enc=hub.sealer.seal_json(key, "requests", request_id, "payload", draft.to_payload()),
             created_at=now, updated_at=now, last_activity_at=now,
@@ -199,7 +200,7 @@ class IntakeService:
             session.add(RequestLookup(request_id=request_id, digest=digest))
         if draft.consent is not None and draft.worker is not None:
             self._add_consent(session, draft, request_id)
-        self._add_decision(session, request_id, decision)
+        self._add_decision(session, request_id, decision, hub.sealer)
         await hub.audit.record(session, actor=actor, action="create", entity_type="Task", entity_id=request_id,
                                detail=f"{draft.event} via {draft.channel}; message {message_id}")
         await hub.notices.on_new_request(session, thread, request, draft, decision)
@@ -303,9 +304,10 @@ class IntakeService:
                                                    "requester_kind": draft.requester.kind})))
 
     @staticmethod
-    def _add_decision(session: AsyncSession, request_id: str, decision: Decision) -> None:
+    def _add_decision(session: AsyncSession, request_id: str, decision: Decision, sealer: Sealer) -> None:
         session.add(RoutingDecision(
             request_id=request_id, rule=decision.rule, practitioner_id=decision.practitioner_id,
             team_id=decision.team_id, informed_team_id=decision.informed_team_id,
-            triage_reason=decision.triage_reason, facts=json.dumps(decision.facts, ensure_ascii=False, sort_keys=True),
-            explanation=decision.explanation, current=True, created_at=utcnow()))
+            **decision_columns(sealer, session, triage_reason=decision.triage_reason,
+                               explanation=decision.explanation, facts=decision.facts),
+            current=True, created_at=utcnow()))
