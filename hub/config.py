@@ -41,6 +41,8 @@ class Settings:
     outbox_max_attempts: int = 8
     schemas_dir: Path = field(default_factory=lambda: DEFAULT_SCHEMAS)
     extra: Mapping[str, Any] = field(default_factory=dict)
+    audit_seal_window: int = 3600  # seconds: an unchained audit entry older than this is reported as forged
+    audit_checkpoint_copy: Path | None = None  # a second directory for the audit chain's signed checkpoints
 
     @property
     def tls_enabled(self) -> bool:
@@ -111,4 +113,6 @@ def load_settings(env: Mapping[str, str] | None = None, toml_path: Path | None =
         outbox_max_attempts=int(get("outbox_max_attempts", 8)),
         schemas_dir=Path(get("schemas_dir", DEFAULT_SCHEMAS)).expanduser(),
         extra=file_values,
+        audit_seal_window=int(get("audit_seal_window", 3600)),
+        audit_checkpoint_copy=Path(get("audit_checkpoint_copy")).expanduser() if get("audit_checkpoint_copy") else None,
     )

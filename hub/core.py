@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from hub.audit import AuditLog
+from hub.audit_keys import AuditKeys
 from hub.config import Settings
 from hub.crypto.envelope import Vault
 from hub.crypto.keystore import KeyStore
@@ -57,7 +59,10 @@ class Hub:
             vault=vault,
             sealer=Sealer(vault),
             hasher=LookupHasher(keystore.index_key()),
-            audit=AuditLog(db),
+            audit=AuditLog(db, keys=AuditKeys(keystore.audit_key()),
+                           checkpoint_dirs=[settings.home] + ([settings.audit_checkpoint_copy]
+                                                              if settings.audit_checkpoint_copy else []),
+                           seal_window=timedelta(seconds=settings.audit_seal_window)),
             router=router or Router.from_settings(settings),
         )
 
