@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.hygiene import redact
 from hub.store.models import OutboxItem, new_id, utcnow
 
 if TYPE_CHECKING:
@@ -115,6 +116,8 @@ class OutboxWorker:
             error, permanent = str(exc) or type(exc).__name__, True
         except Exception as exc:  # noqa: BLE001 - any other failure is retried
             error = f"{type(exc).__name__}: {exc}"
+        if error is not None:  # a relay's answer may quote the recipient: stored and logged without it
+            error = redact(error)
         async with self.hub.db.session() as session, session.begin():
             row = await session.get(OutboxItem, item.id)
             if row is None:

@@ -83,7 +83,7 @@ class IntakeHandler:
         try:
             status = await self.store(raw, envelope.mail_from or "", list(envelope.rcpt_tos), peer)
         except Exception:  # noqa: BLE001 - storage (or anything) failed: the sender must retry
-            log.exception("could not store a message from %s", envelope.mail_from)
+            log.exception("could not store a message (peer %s)", peer)
             return TEMPFAIL
         self.accepted += 1
         return status

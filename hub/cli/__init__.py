@@ -6,7 +6,6 @@ Help texts are in French: they are read by the SPSTI's IT administrators.
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 
@@ -22,6 +21,7 @@ from hub.cli import (
     serve_cmd,
     users_cmd,
 )
+from hub.hygiene import configure_logging, private_files
 
 COMMANDS = (init_cmd, serve_cmd, migrate_cmd, directory_cmd, users_cmd, clients_cmd, keys_cmd, audit_cmd,
             routing_cmd, outbox_cmd)
@@ -46,8 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    private_files()  # database, WAL, checkpoints, exports: owner-only (hub.hygiene)
+    configure_logging(args.verbose)
     code: int = args.func(args)
     return code
 

@@ -9,6 +9,7 @@ from typing import Any
 from hub.cli.common import settings
 from hub.core import Hub
 from hub.crypto.keystore import KeyStore
+from hub.hygiene import private_dir
 from hub.store.migrate import upgrade
 from hub.store.routing_text import seal_legacy
 
@@ -26,7 +27,7 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     conf = settings()
-    conf.home.mkdir(parents=True, exist_ok=True)
+    private_dir(conf.home)
     created = KeyStore(conf.keys_dir).initialise()
     print(f"Dossier de données : {conf.home}")
     print(f"Magasin de clés : {conf.keys_dir} ({'clés générées' if created else 'clés existantes conservées'})")

@@ -14,6 +14,8 @@ from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
 
+from hub.hygiene import private_sqlite
+
 
 class Database:
     def __init__(self, url: str, schema: str | None = None, pool_size: int = 10) -> None:
@@ -28,7 +30,10 @@ class Database:
             kwargs["pool_recycle"] = 1800
             if schema:
                 kwargs["connect_args"] = {"server_settings": {"search_path": schema}}
-        self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        if self.is_sqlite:
+            private_sqlite(url)  # the file (and so its WAL) mode 0600 in a 0700 directory
+        # statements' parameters never reach an exception message or a log line (they hold tokens, digests…)
+        self.engine: AsyncEngine = create_async_engine(url, hide_parameters=True, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             event.listen(self.engine.sync_engine, "begin", _sqlite_begin_immediate)
