@@ -5,7 +5,8 @@ moves to encrypted columns: ``requests.triage_reason_enc`` (under the request's 
 ``routing_decisions``, ``triage_reason_enc``, ``explanation_enc`` and ``facts_enc`` under a data key of the
 decision's own (``data_key_id``). The clear columns stay (NULL / empty) so that older code reading them finds
 nothing; rows written before this revision are sealed by ``guichet migrate`` (it needs the key store, which a
-migration has not). ``audit_head.scheme`` names how the chain is hashed: ``sha256`` (before) or
+migration has not). ``login_throttle`` counts failed logins per keyed hash of (typed address, client) and of
+the client alone (``hub.web.login_guard``). ``audit_head.scheme`` names how the chain is hashed: ``sha256`` (before) or
 ``hmac-sha256`` (keyed by the key store's ``audit.key``); the chain is re-hashed under the key the first time
 it is sealed after this revision.
 
@@ -32,11 +33,20 @@ def upgrade() -> None:
         batch.add_column(sa.Column("triage_reason_enc", sa.LargeBinary(), nullable=True))
         batch.add_column(sa.Column("explanation_enc", sa.LargeBinary(), nullable=True))
         batch.add_column(sa.Column("facts_enc", sa.LargeBinary(), nullable=True))
+    op.create_table(
+        "login_throttle",
+        sa.Column("digest", sa.String(length=64), nullable=False),
+        sa.Column("failures", sa.Integer(), nullable=False),
+        sa.Column("window_start", sa.DateTime(), nullable=False),
+        sa.Column("locked_until", sa.DateTime(), nullable=True),
+        sa.PrimaryKeyConstraint("digest", name=op.f("pk_login_throttle")),
+    )
     with op.batch_alter_table("audit_head") as batch:
         batch.add_column(sa.Column("scheme", sa.String(length=20), nullable=False, server_default="sha256"))
 
 
 def downgrade() -> None:
+    op.drop_table("login_throttle")
     with op.batch_alter_table("audit_head") as batch:
         batch.drop_column("scheme")
     with op.batch_alter_table("routing_decisions") as batch:
