@@ -2,8 +2,9 @@
 
 Contract (each method adds outbox rows to the caller's session; none sends anything itself):
 - ``on_new_request(session, thread, request, draft, decision)``: acknowledgement to an email requester
-  (reference, who handles it — physician and team, or the triage desk —, what happens next; no health data: the
-  worker's name and the text are never echoed), confirmation to a form requester who gave an address, and a
+  (reference, who handles it — physician and team, or the triage desk, for an authenticated sender (trust
+  ``mssante`` or ``verified``), else only "l'équipe de santé au travail compétente" —, what happens next; no
+  health data: the worker's name and the text are never echoed), confirmation to a form requester who gave an address, and a
   notification without health data to the people the request was routed to. ``draft.extra["no_ack"]`` (auto
   replies, bounces, lists: mail loops) suppresses the acknowledgement, ``draft.extra["no_notify"]`` the
   notification.
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
 
 SIGNATURE = "Guichet unique santé au travail"
 QUIET_KINDS = ("auto-reply",)
+AUTHENTICATED_SENDERS = ("mssante", "verified")  # trust levels whose acknowledgement may name the recipient
+NEUTRAL_HANDLER = "l'équipe de santé au travail compétente"
 
 
 class Notices:
@@ -79,7 +82,9 @@ class Notices:
 
     async def _acknowledge(self, session: AsyncSession, thread: Thread, draft: RequestDraft,
                            decision: Decision) -> None:
-        who = await self.handled_by(session, decision)
+        # whoever can forge a From: line must not learn which physician or team follows a worker
+        who = (await self.handled_by(session, decision) if draft.trust in AUTHENTICATED_SENDERS
+               else NEUTRAL_HANDLER)
         text = (f"Bonjour,\n\nNous avons bien reçu votre message. Référence : {thread.reference}.\n\n"
                 f"Il sera traité par {who}.\n\n"
                 "La suite : la réponse vous parviendra par courriel, dans ce même fil de discussion. Pour "
