@@ -4,10 +4,10 @@ Contract (each method adds outbox rows to the caller's session; none sends anyth
 - ``on_new_request(session, thread, request, draft, decision)``: acknowledgement to an email requester
   (reference, who handles it — physician and team, or the triage desk, for an authenticated sender (trust
   ``mssante`` or ``verified``), else only "l'équipe de santé au travail compétente" —, what happens next; no
-  health data: the worker's name and the text are never echoed), confirmation to a form requester who gave an address, and a
-  notification without health data to the people the request was routed to. ``draft.extra["no_ack"]`` (auto
-  replies, bounces, lists: mail loops) suppresses the acknowledgement, ``draft.extra["no_notify"]`` the
-  notification.
+  health data: the worker's name and the text are never echoed), confirmation to a form requester who gave an
+  address, and a notification without health data to the people the request was routed to.
+  ``draft.extra["no_ack"]`` (auto replies, bounces, lists: mail loops) suppresses the acknowledgement,
+  ``draft.extra["no_notify"]`` the notification.
 - ``on_new_message(session, request, message_id)``: the recipients are told something new arrived (not for
   automatic replies).
 - ``on_outbound(session, thread, request, message_id, kind, text, to=None, in_reply_to=None)``: a physician's
