@@ -21,6 +21,7 @@ from hub.notices import Notices
 from hub.outbox import Outbox
 from hub.routing import Router
 from hub.store.db import Database
+from hub.store.key_guard import install as install_key_guard
 from hub.store.sealing import Sealer
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ class Hub:
         keystore = KeyStore(settings.keys_dir)
         vault = Vault(keystore)
         db = Database(settings.database_url, schema=settings.database_schema)
+        install_key_guard(db, vault)  # data keys wrapped under the KEK active at flush (hub.store.key_guard)
         return cls(
             settings=settings,
             db=db,
