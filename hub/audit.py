@@ -4,7 +4,8 @@ Contract:
 - ``await audit.record(session, actor=…, action=…, entity_type=…, entity_id=…)`` adds the entry in the caller's
   transaction, so the trace commits, or rolls back, with the access it records. It takes no lock. Identities in
   actor labels (``email:<address>``, ``login:<what was typed>``) are replaced by keyed pseudonyms
-  (:class:`hub.audit_keys.AuditKeys`).
+  (:class:`hub.audit_keys.AuditKeys`). ``await audit.record_refusal(actor=…, …)`` records a refused access in
+  a transaction of its own.
 - Entries are chained just after their transaction commits: :func:`seal_pending` (run in the background after
   each commit that recorded something, by ``guichet audit verify`` and when the hub closes) gives each unchained
   entry the next ``seq`` and ``hash = HMAC-SHA256(audit key, prev_hash | seq | fields)`` under a short row lock
@@ -105,6 +106,14 @@ class AuditLog:
                                entity_type=entity_type, entity_id=entity_id, outcome=outcome,
                                source=(actor.source or "")[:100] or None, detail=detail[:300] if detail else None))
         session.info[PENDING] = True
+
+    async def record_refusal(self, *, actor: Actor, action: str, entity_type: str, entity_id: str | None = None,
+                             detail: str | None = None) -> None:
+        """Record a refused access (outcome ``denied``) in a transaction of its own: refusals happen where no
+        transaction is open (an invalid token, a wrong follow-up link)."""
+        async with self.db.session() as session, session.begin():
+            await self.record(session, actor=actor, action=action, entity_type=entity_type, entity_id=entity_id,
+                              outcome="denied", detail=detail)
 
     async def seal_pending(self, batch: int = 2000) -> int:
         """Chain every committed, unchained entry younger than the sealing window, oldest first; checkpoint the

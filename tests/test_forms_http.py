@@ -331,6 +331,10 @@ async def test_follow_up_shows_status_only(site: Site) -> None:
         reads = (await session.execute(select(AuditEvent).where(AuditEvent.action == "read",
                                                                 AuditEvent.entity_type == "Task"))).scalars().all()
     assert len(reads) == 2 and all(r.source == "127.0.0.1" for r in reads)
+    async with site.hub.db.session() as session:  # each wrong link is audited as a refusal
+        refused = (await session.execute(select(AuditEvent).where(AuditEvent.outcome == "denied",
+                                                                  AuditEvent.entity_type == "Thread"))).scalars().all()
+    assert len(refused) == 4 and all("follow-up" in (r.detail or "") for r in refused)
 
 
 async def test_employer_side_sees_practical_next_steps_only(site: Site) -> None:

@@ -1,6 +1,7 @@
 """Reading the caller's own Tasks and their Communications, each read audited.
 
-Contract (every function filters on ``Thread.client_id == grant.client_id``: another client's Task is "not found"):
+Contract (every function filters on ``Thread.client_id == grant.client_id``: another client's Task is "not found",
+and that refusal is audited):
 - ``await read_task(hub, grant, task_id, actor) -> dict | None``;
 - ``await search_tasks(hub, grant, statuses, updated_filters, count, actor) -> list[dict]``;
 - ``await search_communications(hub, grant, task_id, actor) -> list[dict] | None`` — the physicians' messages
@@ -35,6 +36,8 @@ async def read_task(hub: Hub, grant: AccessGrant, task_id: str, actor: Actor) ->
             select(Request, Thread.reference).join(Thread, Thread.id == Request.thread_id)
             .where(Request.id == task_id, Thread.client_id == grant.client_id))).first()
         if row is None:
+            await hub.audit.record(session, actor=actor, action="read", entity_type="Task", entity_id=task_id[:64],
+                                   outcome="denied", detail="not this client's Task")
             return None
         await hub.audit.record(session, actor=actor, action="read", entity_type="Task", entity_id=task_id)
     return _task(row[0], row[1])
@@ -70,6 +73,8 @@ async def search_communications(hub: Hub, grant: AccessGrant, task_id: str, acto
             select(Request).join(Thread, Thread.id == Request.thread_id)
             .where(Request.id == task_id, Thread.client_id == grant.client_id))).scalar_one_or_none()
         if request is None:
+            await hub.audit.record(session, actor=actor, action="read", entity_type="Communication",
+                                   entity_id=task_id[:64], outcome="denied", detail="not this client's Task")
             return None
         messages = (await session.execute(
             select(Message).where(Message.thread_id == request.thread_id,

@@ -4,7 +4,8 @@ Contract: ``await follow_up(hub, reference, token, actor)`` returns a :class:`Fo
 reference, not a form request, wrong or missing token: the caller answers 404 in every case, so nothing tells a
 reference that exists from one that does not). The token is compared by its SHA-256 with the thread's
 ``follow_up_digest`` in constant time. Only the Task's status, type, dates and the requester's kind are read —
-never the request's text, the worker's identity or anything a physician wrote — and the read is audited.
+never the request's text, the worker's identity or anything a physician wrote — and the read is audited, as is
+every refusal (outcome ``denied``).
 """
 
 from __future__ import annotations
@@ -80,6 +81,8 @@ class FollowUp:
 
 async def follow_up(hub: Hub, reference: str, token: str, actor: Actor) -> FollowUp | None:
     if not token or len(token) > 200 or len(reference) > 24:
+        await hub.audit.record_refusal(actor=actor, action="read", entity_type="Thread",
+                                       detail="follow-up page: wrong or unknown link")
         return None
     async with hub.db.session() as session, session.begin():
         row = (await session.execute(
@@ -88,6 +91,9 @@ async def follow_up(hub: Hub, reference: str, token: str, actor: Actor) -> Follo
         digest = token_digest(token)
         if row is None or row.channel != "form" or not row.follow_up_digest or not hmac.compare_digest(
                 row.follow_up_digest.encode(), digest.encode()):
+            await hub.audit.record(session, actor=actor, action="read", entity_type="Thread",
+                                   entity_id=row.id if row is not None else None, outcome="denied",
+                                   detail="follow-up page: wrong or unknown link")
             return None
         request = (await session.execute(
             select(Request.id, Request.event, Request.status, Request.requester_kind, Request.created_at,
