@@ -269,6 +269,16 @@ async def test_attachment_type_is_checked_by_its_bytes(site: Site) -> None:
     assert await count_requests(site.hub) == 0
 
 
+async def test_pdf_with_active_content_is_refused_with_a_clear_message(site: Site) -> None:
+    active = b"%PDF-1.4\n1 0 obj<</OpenAction<</S/JavaScript/JS(app.alert(1))>>>>endobj\n%%EOF\n"
+    async with client() as http:
+        status, soup, _ = await submit(http, site.url + "/saisine-pdp", pdp_worker(), files=[
+            ("ordonnance.pdf", active, "application/pdf")])
+    assert status == 422
+    assert "« ordonnance.pdf » contient du contenu actif (JavaScript)" in field_error(soup, "pieces")
+    assert await count_requests(site.hub) == 0
+
+
 async def test_attachment_size_and_count_limits(demo_hub: Hub, make_site: Callable[..., Awaitable[Site]]) -> None:
     site = await make_site(demo_hub, forms_max_file_mb=1)
     big = PDF + b"0" * (1024 * 1024)
