@@ -43,6 +43,8 @@ class Settings:
     extra: Mapping[str, Any] = field(default_factory=dict)
     audit_seal_window: int = 3600  # seconds: an unchained audit entry older than this is reported as forged
     audit_checkpoint_copy: Path | None = None  # a second directory for the audit chain's signed checkpoints
+    smtp_require_tls: bool = False  # intake refuses MAIL before STARTTLS (needs GUICHET_TLS_CERT/KEY)
+    smtp_relay_tls: str | None = None  # required | opportunistic | none; unset: required (loopback: opportunistic)
 
     @property
     def tls_enabled(self) -> bool:
@@ -114,5 +116,7 @@ def load_settings(env: Mapping[str, str] | None = None, toml_path: Path | None =
         schemas_dir=Path(get("schemas_dir", DEFAULT_SCHEMAS)).expanduser(),
         extra=file_values,
         audit_seal_window=int(get("audit_seal_window", 3600)),
+        smtp_require_tls=str(get("smtp_require_tls", "")).strip().lower() in ("1", "true", "yes", "oui", "on"),
+        smtp_relay_tls=(str(get("smtp_relay_tls")).strip().lower() or None) if get("smtp_relay_tls") else None,
         audit_checkpoint_copy=Path(get("audit_checkpoint_copy")).expanduser() if get("audit_checkpoint_copy") else None,
     )
