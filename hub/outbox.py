@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.bounces import return_path
 from hub.hygiene import redact
 from hub.store.models import OutboxItem, new_id, utcnow
 
@@ -108,6 +109,8 @@ class OutboxWorker:
             if row is None or row.status != "pending":
                 return "gone"
             payload = await self.hub.outbox.payload(session, row)
+        if item.kind == "email":  # its own envelope sender: a bounce is believed only there (hub.bounces)
+            payload["return_path"] = return_path(self.hub, item.id)
         error: str | None = None
         permanent = False
         try:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from hub.bounces import return_path
 from hub.core import Hub
 from hub.demo import EXAMPLE_DIRECTORY
 from hub.directory.importer import import_directory
@@ -143,6 +144,11 @@ async def test_corpus_message(directory_hub: Hub, case: dict[str, Any]) -> None:
         rcpt = [guichet.address]
         if seed is not None and f"+{seed[0].reply_token}@".encode() in raw:
             rcpt = [f"guichet+{seed[0].reply_token}@spsti-test.fr"]
+        if seed is not None and case.get("bounce_marks_ack"):  # reports come back to the ack's VERP return path
+            async with demo_hub.db.session() as session:
+                ack_row = (await session.execute(select(OutboxItem.id).where(
+                    OutboxItem.thread_id == seed[0].id, OutboxItem.purpose == "ack"))).scalar_one()
+            rcpt = [return_path(demo_hub, ack_row)]
         code, answer = await guichet.send(raw, mail_from=mail_from, rcpt=rcpt)
         assert code == 250, answer
         after = await email_requests(demo_hub)

@@ -1,33 +1,13 @@
-"""Delivery reports for mail we sent: find the outbox row the report is about and put it in dead letter.
+"""Delivery reports: what a report says, in one line fit to store and print.
 
-Contract: ``await mark_bounced(hub, thread_id, bounced_ids, diagnostic)`` looks at the thread's sent email rows,
-opens their payloads, and marks ``dead`` (``last_error`` = ``bounce: …``) the one whose Message-ID the report
-names; returns the row id or ``None``. Raises only on storage errors.
+Contract: ``diagnostic(text)`` → the most telling line of a report (its ``Diagnostic-Code``, else its ``Status``),
+control characters stripped (``hub.bounces.printable``). Whether a report is believed, and which outbound row it
+puts in dead letter, is ``hub.bounces``'s decision (VERP return paths only).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from sqlalchemy import select
-
-from hub.core import Hub
-from hub.store.models import OutboxItem
-
-
-async def mark_bounced(hub: Hub, thread_id: str, bounced_ids: Sequence[str], diagnostic: str) -> str | None:
-    if not bounced_ids:
-        return None
-    async with hub.db.session() as session, session.begin():
-        rows = (await session.execute(
-            select(OutboxItem).where(OutboxItem.thread_id == thread_id, OutboxItem.kind == "email",
-                                     OutboxItem.status == "sent"))).scalars().all()
-        for row in rows:
-            payload = await hub.outbox.payload(session, row)
-            if (payload.get("headers") or {}).get("Message-ID") in bounced_ids:
-                row.status, row.last_error = "dead", f"bounce: {diagnostic}"[:500]
-                return row.id
-    return None
+from hub.bounces import printable
 
 
 def diagnostic(text: str) -> str:
@@ -35,5 +15,5 @@ def diagnostic(text: str) -> str:
     for marker in ("Diagnostic-Code:", "Status:"):
         for line in text.splitlines():
             if line.strip().lower().startswith(marker.lower()):
-                return line.strip()[:300]
+                return printable(line.strip())[:300]
     return "non-remise signalée par le serveur destinataire"

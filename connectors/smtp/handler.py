@@ -22,6 +22,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from connectors.smtp import bounces, convert, lookup
 from connectors.smtp.loops import classify
 from connectors.smtp.parse import ParsedMail, parse_mail
+from hub import bounces as hub_bounces
 from hub.audit import Actor
 from hub.core import Hub
 
@@ -64,7 +65,10 @@ class IntakeHandler:
         if parts is None:
             return NO_SUCH_USER
         token = parts[1]
-        if token is not None:
+        if token is not None and token.startswith(hub_bounces.PREFIX):  # a VERP return path (hub.bounces)
+            if hub_bounces.row_of(self.hub, token) is None:
+                return NO_SUCH_USER
+        elif token is not None:
             try:
                 if await lookup.thread_by_token(self.hub, token) is None:
                     return NO_SUCH_USER
@@ -96,9 +100,11 @@ class IntakeHandler:
             log.warning("dropped a message from our own address or domain (mail loop): %s", mail.message_id)
             return "250 2.0.0 OK: ignored (sent by this guichet)"
         actor = Actor(f"email:{mail.from_addr or mail_from}"[:200], f"smtp:{peer}")
+        verp = [row for row in (hub_bounces.row_of(self.hub, (self._split(r) or ("", None))[1] or "")
+                                for r in rcpt_tos) if row]
+        if disposition == "bounce" or verp:
+            return await self._bounce(mail, raw, mail_from, verp, actor)
         thread_id = await self._thread(mail, rcpt_tos, disposition)
-        if disposition == "bounce":
-            return await self._bounce(mail, raw, mail_from, thread_id, actor)
         if thread_id is not None:
             result = await self.hub.intake.add_message(
                 convert.message_draft(mail, raw, thread_id, disposition, mail_from), actor)
@@ -121,11 +127,13 @@ class IntakeHandler:
             ids = list(mail.bounced_ids) + ids
         return await lookup.thread_by_message_ids(self.hub, ids)
 
-    async def _bounce(self, mail: ParsedMail, raw: bytes, mail_from: str, thread_id: str | None,
-                      actor: Actor) -> str:
+    async def _bounce(self, mail: ParsedMail, raw: bytes, mail_from: str, verp: list[str], actor: Actor) -> str:
+        """Believed only at a VERP return path of ours (``hub.bounces``): else acknowledged and dropped."""
+        thread_id = None
+        for row_id in verp[:1]:
+            thread_id = await hub_bounces.believe(self.hub, row_id, bounces.diagnostic(mail.text))
         if thread_id is None:
-            log.warning("dropped a delivery report that matches no thread: %s", mail.message_id)
+            log.warning("dropped a delivery report not sent to a return path of ours: %s", mail.message_id)
             return "250 2.0.0 OK: delivery report ignored"
         await self.hub.intake.add_message(convert.message_draft(mail, raw, thread_id, "bounce", mail_from), actor)
-        await bounces.mark_bounced(self.hub, thread_id, mail.bounced_ids, bounces.diagnostic(mail.text))
         return "250 2.0.0 OK: delivery report recorded"

@@ -97,7 +97,8 @@ class EmailTransport:
             elif self.tls_mode == "required":
                 raise TransientDeliveryError("the relay does not offer STARTTLS and GUICHET_SMTP_RELAY_TLS is "
                                              "required: nothing sent")
-            await client.send_message(msg, sender=self.settings.address, recipients=list(payload["to"]))
+            await client.send_message(msg, sender=payload.get("return_path") or self.settings.address,
+                                      recipients=list(payload["to"]))
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [r.code for r in exc.recipients]
             error = f"recipients refused: {'; '.join(f'{r.code} {r.message}' for r in exc.recipients)}"
