@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from hub.bounces import printable, return_path, row_of
+from hub.bounces import printable
 from hub.core import Hub
 from hub.store.models import OutboxItem
 from tests.conftest import wait_until
@@ -30,10 +30,10 @@ async def test_only_a_report_to_the_rows_return_path_is_believed(demo_hub: Hub) 
             return any("Accusé" in str(m.message["Subject"]) for m in guichet.sink.messages)
         await wait_until(ack_sent)
         sent = next(m for m in guichet.sink.messages if "Accusé" in str(m.message["Subject"]))
-        ack_row = row_of(demo_hub, sent.mail_from.split("+", 1)[1].split("@")[0])
+        ack_row = demo_hub.return_paths.row_of(sent.mail_from.split("+", 1)[1].split("@")[0])
         async with demo_hub.db.session() as session:
             ack = (await session.execute(select(OutboxItem).where(OutboxItem.id == ack_row))).scalar_one()
-        verp = return_path(demo_hub, ack.id)
+        verp = demo_hub.return_paths.address(ack.id)
         assert sent.mail_from == verp and ack.purpose == "ack" and ack.status == "sent"
         ack_id = sent.message["Message-ID"]
         # a report to the plain address, naming our Message-ID: not believed

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from hub.bounces import return_path
 from hub.core import Hub
 from hub.demo import EXAMPLE_DIRECTORY
 from hub.directory.importer import import_directory
@@ -148,7 +147,7 @@ async def test_corpus_message(directory_hub: Hub, case: dict[str, Any]) -> None:
             async with demo_hub.db.session() as session:
                 ack_row = (await session.execute(select(OutboxItem.id).where(
                     OutboxItem.thread_id == seed[0].id, OutboxItem.purpose == "ack"))).scalar_one()
-            rcpt = [return_path(demo_hub, ack_row)]
+            rcpt = [demo_hub.return_paths.address(ack_row)]
         code, answer = await guichet.send(raw, mail_from=mail_from, rcpt=rcpt)
         assert code == 250, answer
         after = await email_requests(demo_hub)

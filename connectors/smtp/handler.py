@@ -19,11 +19,11 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from connectors.smtp import bounces, convert, lookup
+from connectors.smtp import convert
 from connectors.smtp.loops import classify
 from connectors.smtp.parse import ParsedMail, parse_mail
-from hub import bounces as hub_bounces
 from hub.audit import Actor
+from hub.bounces import PREFIX as VERP_PREFIX
 from hub.core import Hub
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,6 @@ class IntakeHandler:
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
         self.accepted = 0
-        self.senders = lookup.SenderCache()
 
     def _split(self, address: str) -> tuple[str, str | None] | None:
         """(local, token) when ``address`` is ours, else ``None``."""
@@ -65,12 +64,12 @@ class IntakeHandler:
         if parts is None:
             return NO_SUCH_USER
         token = parts[1]
-        if token is not None and token.startswith(hub_bounces.PREFIX):  # a VERP return path (hub.bounces)
-            if hub_bounces.row_of(self.hub, token) is None:
+        if token is not None and token.startswith(VERP_PREFIX):  # a VERP return path (hub.bounces)
+            if self.hub.return_paths.row_of(token) is None:
                 return NO_SUCH_USER
         elif token is not None:
             try:
-                if await lookup.thread_by_token(self.hub, token) is None:
+                if await self.hub.replies.by_reply_token(token) is None:
                     return NO_SUCH_USER
             except Exception:  # noqa: BLE001 - storage down
                 log.exception("reply-token look-up failed")
@@ -100,7 +99,7 @@ class IntakeHandler:
             log.warning("dropped a message from our own address or domain (mail loop): %s", mail.message_id)
             return "250 2.0.0 OK: ignored (sent by this guichet)"
         actor = Actor(f"email:{mail.from_addr or mail_from}"[:200], f"smtp:{peer}")
-        verp = [row for row in (hub_bounces.row_of(self.hub, (self._split(r) or ("", None))[1] or "")
+        verp = [row for row in (self.hub.return_paths.row_of((self._split(r) or ("", None))[1] or "")
                                 for r in rcpt_tos) if row]
         if disposition == "bounce" or verp:
             return await self._bounce(mail, raw, mail_from, verp, actor)
@@ -110,7 +109,7 @@ class IntakeHandler:
                 convert.message_draft(mail, raw, thread_id, disposition, mail_from), actor)
             return f"250 2.0.0 OK: added to thread {result.thread_id}"
         rpps = None if mail.broken else convert.extract.find_rpps(mail.text)
-        sender = await self.senders.practitioner(self.hub, mail.from_addr, rpps)
+        sender = await self.hub.directory.known_sender(mail.from_addr, rpps)
         draft = convert.request_draft(mail, raw, disposition, mail_from, sender, date.today())
         submitted = await self.hub.intake.submit(draft, actor)
         return f"250 2.0.0 OK: {submitted.reference}"
@@ -119,19 +118,19 @@ class IntakeHandler:
         for rcpt in rcpt_tos:
             parts = self._split(rcpt)
             if parts is not None and parts[1] is not None:
-                found = await lookup.thread_by_token(self.hub, parts[1])
+                found = await self.hub.replies.by_reply_token(parts[1])
                 if found is not None:
                     return found
         ids: list[Any] = list(mail.in_reply_to) + list(reversed(mail.references))
         if disposition == "bounce":
             ids = list(mail.bounced_ids) + ids
-        return await lookup.thread_by_message_ids(self.hub, ids)
+        return await self.hub.replies.by_message_ids(ids)
 
     async def _bounce(self, mail: ParsedMail, raw: bytes, mail_from: str, verp: list[str], actor: Actor) -> str:
         """Believed only at a VERP return path of ours (``hub.bounces``): else acknowledged and dropped."""
         thread_id = None
         for row_id in verp[:1]:
-            thread_id = await hub_bounces.believe(self.hub, row_id, bounces.diagnostic(mail.text))
+            thread_id = await self.hub.return_paths.believe(row_id, convert.diagnostic(mail.text))
         if thread_id is None:
             log.warning("dropped a delivery report not sent to a return path of ours: %s", mail.message_id)
             return "250 2.0.0 OK: delivery report ignored"

@@ -2,8 +2,7 @@
 
 Contract: ``Target.parse(practitioner_rpps, team)`` checks the shape (exactly one of them; ``team`` is ``"pdp"``,
 ``"triage"`` or a team code); ``await reassign_request(session, viewer, request, target, note)`` resolves it in
-the directory, updates the request's assignment columns (the triage reason and the explanation, which carry
-the note, sealed with ``sealer``: ``hub.store.routing_text``), marks the previous routing decisions not current and
+the directory, updates the request's assignment columns, marks the previous routing decisions not current and
 adds a ``manual`` :class:`RoutingDecision` decided by the viewer; returns a short description for the audit.
 Raises ``Invalid`` in French when the target does not exist.
 """
@@ -12,14 +11,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.identifiers import check_rpps
 from hub.inbox.access import Viewer
 from hub.inbox.errors import Invalid
-from hub.store.models import Practitioner, Request, RoutingDecision, Team, utcnow
-from hub.store.routing_text import decision_columns, set_request_triage
+from hub.routing.model import Decision
+from hub.routing.record import record_decision
+from hub.store.models import Practitioner, Request, Team
 from hub.store.sealing import Sealer
 
 ASSIGNABLE_ROLES = ("mdt", "idest")
@@ -74,15 +74,10 @@ async def reassign_request(session: AsyncSession, viewer: Viewer, request: Reque
             to_label, described = team.name, f"team {team.code}"
     previous = {"practitioner_id": request.assigned_practitioner_id, "team_id": request.assigned_team_id,
                 "in_triage": request.in_triage}
-    request.assigned_practitioner_id, request.assigned_team_id = practitioner_id, team_id
-    await set_request_triage(sealer, session, request, triage_reason)
-    await session.execute(update(RoutingDecision).where(RoutingDecision.request_id == request.id)
-                          .values(current=False))
     explanation = f"Réaffectée à {to_label} par {viewer.label}" + (f" : {note}" if note else ".")
-    session.add(RoutingDecision(
-        request_id=request.id, rule="manual", practitioner_id=practitioner_id, team_id=team_id,
-        informed_team_id=request.informed_team_id,
-        **decision_columns(sealer, session, triage_reason=triage_reason, explanation=explanation,
-                           facts={"from": previous, "to": described}),
-        decided_by=viewer.actor().label[:120], current=True, created_at=utcnow()))
+    decision = Decision("manual", explanation, practitioner_id=practitioner_id, team_id=team_id,
+                        informed_team_id=request.informed_team_id, employer_id=request.employer_id,
+                        triage_reason=triage_reason)
+    await record_decision(session, request, decision, viewer.actor().label,
+                          facts={"from": previous, "to": described}, sealer=sealer)
     return described

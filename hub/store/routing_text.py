@@ -57,10 +57,16 @@ def seal_triage(key: bytes, request_id: str, reason: str | None) -> bytes | None
     return None if reason is None else Vault.seal(key, reason, aad("requests", request_id, "triage_reason"))
 
 
-async def set_request_triage(sealer: Sealer, session: AsyncSession, request: Request, reason: str | None) -> None:
+async def set_request_triage(sealer: Sealer, session: AsyncSession, request: Request, reason: str | None,
+                             key: bytes | None = None) -> None:
+    """``key``: the request's unwrapped data key, when the caller holds it (else it is read)."""
     request.in_triage = reason is not None
     request.triage_reason = None
-    request.triage_reason_enc = seal_triage(await sealer.key(session, request.data_key_id), request.id, reason)
+    if reason is None:
+        request.triage_reason_enc = None
+        return
+    request.triage_reason_enc = seal_triage(key or await sealer.key(session, request.data_key_id), request.id,
+                                            reason)
 
 
 async def open_request_triage(sealer: Sealer, session: AsyncSession, request: Request) -> str | None:
