@@ -7,8 +7,9 @@ Contract (the protocol itself is aiosmtpd's ``SMTP``; this class only implements
 - ``handle_DATA``: parses the message, turns it into a ``MessageDraft`` (a reply: by ``+token`` recipient, or by
   In-Reply-To/References matching a stored Message-ID) or a ``RequestDraft`` (a new request), awaits
   ``hub.intake`` and answers ``250`` only once it is committed. Any storage error → ``451 4.3.0`` (the sender
-  retries; nothing is lost). Our own messages are dropped (a loop), bounces go to the thread they are about
-  (and mark the outbox row dead) or are dropped when they match nothing.
+  retries; nothing is lost). Our own messages are dropped (a loop); a delivery report is believed only when sent
+  to the VERP return path of one outbound row (``hub.return_paths``): it goes to that row's thread and puts the
+  row in dead letter; any other report is acknowledged and dropped.
 """
 
 from __future__ import annotations

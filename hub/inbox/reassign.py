@@ -1,9 +1,10 @@
 """Reassigning a request by hand: to a physician (by RPPS), to the PDP cell, to a team (by code) or to triage.
 
 Contract: ``Target.parse(practitioner_rpps, team)`` checks the shape (exactly one of them; ``team`` is ``"pdp"``,
-``"triage"`` or a team code); ``await reassign_request(session, viewer, request, target, note)`` resolves it in
-the directory, updates the request's assignment columns, marks the previous routing decisions not current and
-adds a ``manual`` :class:`RoutingDecision` decided by the viewer; returns a short description for the audit.
+``"triage"`` or a team code); ``await reassign_request(session, viewer, request, target, note, sealer=…)``
+resolves it in the directory, updates the request's assignment columns, marks the previous routing decisions not
+current and adds a ``manual`` :class:`RoutingDecision` decided by the viewer (the note, in the triage reason and
+the explanation, is sealed: ``hub.routing.record``); returns a short description for the audit.
 Raises ``Invalid`` in French when the target does not exist.
 """
 
