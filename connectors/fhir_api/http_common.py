@@ -13,6 +13,7 @@ from hub.smart import AccessGrant, AuthError, SmartAuth
 from hub.web.keys import HUB
 
 SMART: web.AppKey[SmartAuth] = web.AppKey("fhir_api_smart", SmartAuth)
+MAX_ENTRIES_KEY: web.AppKey[int] = web.AppKey("fhir_api_max_entries", int)
 FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 FHIR_MEDIA_TYPES = ("application/fhir+json", "application/json", "application/json+fhir")
 MAX_MESSAGE_BYTES = 10 * 1024 * 1024

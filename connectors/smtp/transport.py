@@ -2,11 +2,11 @@
 
 Contract: ``EmailTransport(settings).deliver(payload)`` (an ``OutboundEmail`` as a dict, from the outbox)
 builds an RFC 5322 message — From, To, Subject, Date, Message-ID (the payload's when given), and the payload's
-other headers (Reply-To, In-Reply-To, References, Auto-Submitted) — and sends it. TLS
-(``GUICHET_SMTP_RELAY_TLS``, :func:`relay_tls_mode`): ``required`` (the default, verified against the trust
-store: a relay without STARTTLS gets nothing), ``opportunistic`` (STARTTLS when offered, verified) or ``none``.
-Connection problems and 4xx answers raise ``TransientDeliveryError`` (the outbox retries);
-5xx answers raise ``PermanentDeliveryError`` (dead letter at once).
+other headers (Reply-To, In-Reply-To, References, Auto-Submitted) — and sends it, from the row's VERP return
+path when the payload names one. TLS (``GUICHET_SMTP_RELAY_TLS``, :func:`relay_tls_mode`): ``required`` (the
+default, verified against the trust store: a relay without STARTTLS gets nothing), ``opportunistic`` (STARTTLS
+when offered, verified) or ``none``. Connection problems and 4xx answers raise ``TransientDeliveryError`` (the
+outbox retries); 5xx answers raise ``PermanentDeliveryError`` (dead letter at once).
 """
 
 from __future__ import annotations
@@ -15,12 +15,14 @@ import ssl
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
+from pathlib import Path
 from typing import Any
 
 import aiosmtplib
 
 from hub.config import Settings
 from hub.outbox import PermanentDeliveryError, TransientDeliveryError
+from hub.settings_check import SettingError, boolean, existing_file
 from hub.tls import client_context
 
 SKIP_HEADERS = {"from", "to", "subject", "date", "message-id", "cc", "bcc"}
@@ -66,8 +68,18 @@ def relay_tls_mode(settings: Settings) -> str:
         host = parse_relay(settings.smtp_relay)[0] if settings.smtp_relay else ""
         return "opportunistic" if host.lower() in LOOPBACK or host.startswith("127.") else "required"
     if mode not in RELAY_TLS_MODES:
-        raise ValueError(f"GUICHET_SMTP_RELAY_TLS : « {mode} » inconnu (required, opportunistic ou none)")
+        raise SettingError("smtp_relay_tls", f"« {mode} » inconnu (required, opportunistic ou none)")
     return mode
+
+
+def check_relay_settings(settings: Settings) -> tuple[bool, Path | None]:
+    """``smtp_relay_tls_verify`` (bool) and ``smtp_relay_cafile`` (an existing file), typed; checks the relay."""
+    if settings.smtp_relay:
+        host, _, port = settings.smtp_relay.rpartition(":")
+        if host and not (port.isdigit() and 0 < int(port) < 65536):
+            raise SettingError("smtp_relay", f"hôte:port attendu, pas « {settings.smtp_relay[:60]} »")
+    return (boolean(settings.extra, "smtp_relay_tls_verify", True),
+            existing_file(settings.extra, "smtp_relay_cafile"))
 
 
 class EmailTransport:
@@ -76,10 +88,8 @@ class EmailTransport:
     def __init__(self, settings: Settings, tls_context: ssl.SSLContext | None = None, timeout: float = 30) -> None:
         self.settings = settings
         self.timeout = timeout
-        extra = settings.extra
-        self.tls_context = tls_context or client_context(
-            verify=bool(extra.get("smtp_relay_tls_verify", True)),
-            cafile=extra.get("smtp_relay_cafile"))
+        verify, cafile = check_relay_settings(settings)
+        self.tls_context = tls_context or client_context(verify=verify, cafile=cafile)
         self.tls_mode = relay_tls_mode(settings)
 
     async def deliver(self, payload: dict[str, Any]) -> None:

@@ -6,6 +6,7 @@ Help texts are in French: they are read by the SPSTI's IT administrators.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 
@@ -21,7 +22,9 @@ from hub.cli import (
     serve_cmd,
     users_cmd,
 )
+from hub.cli.common import fail
 from hub.hygiene import configure_logging, private_files
+from hub.settings_check import SettingError
 
 COMMANDS = (init_cmd, serve_cmd, migrate_cmd, directory_cmd, users_cmd, clients_cmd, keys_cmd, audit_cmd,
             routing_cmd, outbox_cmd)
@@ -48,7 +51,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     private_files()  # database, WAL, checkpoints, exports: owner-only (hub.hygiene)
     configure_logging(args.verbose)
-    code: int = args.func(args)
+    try:
+        code: int = args.func(args)
+    except SettingError as exc:
+        return fail(str(exc))
+    except ValueError as exc:  # a setting that does not parse (GUICHET_HTTP_PORT=abc…)
+        logging.getLogger(__name__).debug("setting error", exc_info=True)
+        return fail(f"réglage invalide : {exc}")
+    except KeyboardInterrupt:
+        return fail("interrompu", 130)
+    except Exception as exc:  # noqa: BLE001 - a command failure is a French line, never a traceback
+        logging.getLogger(__name__).debug("command failed", exc_info=True)
+        return fail(f"la commande a échoué ({type(exc).__name__}) ; relancez avec -v pour le détail")
     return code
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from hub.hygiene import private_sqlite
+from hub.store.sqlcount import install_from_env
 
 
 class Database:
@@ -41,6 +42,7 @@ class Database:
         self.sync_session_class: type[Session] = type("GuichetSession", (Session,), {})
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, class_=AsyncSession,
                                            sync_session_class=self.sync_session_class)
+        install_from_env(self.engine)  # benchmarks only (GUICHET_SQL_COUNT_FILE)
 
     @property
     def is_sqlite(self) -> bool:

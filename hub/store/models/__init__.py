@@ -17,6 +17,7 @@ from hub.store.models.messaging import (
     ThreadAlias,
     ThreadRead,
 )
+from hub.store.models.pickup import Pickup
 from hub.store.models.protect import LoginThrottle
 from hub.store.models.security import ApiClient, AuditEvent, AuditHead, UsedJti, User, WebSession
 
@@ -26,4 +27,5 @@ __all__ = [
     "RoutingDecision", "Structure", "StructureCommune", "Team", "Thread", "ThreadAlias", "ThreadRead", "UTCDateTime",
     "UsedJti", "User", "WebSession", "new_id", "utcnow",
     "LoginThrottle",
+    "Pickup",
 ]
