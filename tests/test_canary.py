@@ -52,6 +52,8 @@ def verbose_log() -> Iterator[io.StringIO]:
     """The log exactly as ``guichet -v`` configures it, written to a buffer; the previous logging restored after."""
     root = logging.getLogger()
     saved = (list(root.handlers), root.level, {n: logging.getLogger(n).level for n in ("hub", "connectors")})
+    for handler in saved[0]:
+        root.removeHandler(handler)
     configure_logging(verbose=True)
     buffer = io.StringIO()
     for handler in root.handlers:
@@ -150,7 +152,7 @@ async def test_no_canary_at_rest_or_in_logs(demo_hub: Hub, verbose_log: io.Strin
             await place(hub, task_id, assigned_practitioner_id=anne_doc.id, assigned_team_id=anne_doc.team_id)
         anne = await viewer(hub, ANNE)
         (first, _), (second, _) = email_threads[-2:]
-        await actions.reply(hub, anne, first, f"Je le reçois ; {c['reply']} noté.")
+        await actions.reply(hub, anne, first, f"Je le reçois ; {c['reply']} noté.", confirm_unverified=True)
         await actions.reassign(hub, anne, first, Target(team="triage"), f"pas pour moi, {c['reassign_note']}")
         await actions.close(hub, anne, second, "completed", note=f"Vu, {c['close_note']}.")
         await hub.audit.flush()
