@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from hub.settings_check import integer
+from hub.settings_check import integer, number
 
 DEFAULT_HTTP = ("127.0.0.1", 8080)
 DEFAULT_SMTP = ("127.0.0.1", 2525)
@@ -51,6 +51,7 @@ class Settings:
     smtp_max_size: int = 25 * 1024 * 1024
     outbox_max_attempts: int = 8
     schemas_dir: Path = field(default_factory=lambda: DEFAULT_SCHEMAS)
+    recommendations_delay_hours: float = 0.0  # pré-reprise recommendations wait this long for an objection
     extra: Mapping[str, Any] = field(default_factory=dict)
     audit_seal_window: int = 3600  # seconds: an unchained audit entry older than this is reported as forged
     audit_checkpoint_copy: Path | None = None  # a second directory for the audit chain's signed checkpoints
@@ -132,6 +133,8 @@ def load_settings(env: Mapping[str, str] | None = None, toml_path: Path | None =
         smtp_max_size=int(get("smtp_max_size", 25 * 1024 * 1024)),
         outbox_max_attempts=int(get("outbox_max_attempts", 8)),
         schemas_dir=Path(get("schemas_dir", DEFAULT_SCHEMAS)).expanduser(),
+        recommendations_delay_hours=number({"recommendations_delay_hours": get("recommendations_delay_hours", 0.0)},
+                                           "recommendations_delay_hours", 0.0),
         extra=file_values,
         audit_seal_window=int(get("audit_seal_window", 3600)),
         smtp_require_tls=str(get("smtp_require_tls", "")).strip().lower() in ("1", "true", "yes", "oui", "on"),

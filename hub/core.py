@@ -18,6 +18,7 @@ from hub.audit_keys import AuditKeys
 from hub.bounces import ReturnPaths
 from hub.client_tasks import ClientTasks
 from hub.config import Settings
+from hub.consent.registry import ConsentKeys
 from hub.crypto.envelope import Vault
 from hub.crypto.keystore import KeyStore
 from hub.crypto.lookup import LookupHasher
@@ -65,7 +66,8 @@ class Hub:
         self.follow_ups = FollowUps(self.db, self.audit)
         self.replies = ReplyFinder(self.db)
         self.directory = DirectoryService(self.db)
-        self.client_tasks = ClientTasks(self.db, self.sealer, self.audit)
+        self.client_tasks = ClientTasks(self.db, self.sealer, self.audit,
+                                        consent=ConsentKeys(self.sealer, self.hasher, self.audit))
 
     def use_settings(self, settings: Settings) -> None:
         self.settings = settings
