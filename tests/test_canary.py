@@ -4,7 +4,7 @@ log (``guichet -v``: INFO lines included). None may appear.
 
 Fields: an email body without SIRET (triage), an email naming its employer in the text (the extractor's
 "employer" reaches routing), the PDP form's employer name and reason, a FHIR Bundle's employer name and message,
-the inbox's reply, reassignment note and closing note, the worker's own email address."""
+the inbox's reply, reassignment note and closing note, a consent note, the worker's own email address."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import select
 
 from connectors.smtp.sink import Sink
+from hub.consent.service import record_for
 from hub.core import Hub
 from hub.hygiene import configure_logging
 from hub.inbox import actions
@@ -44,6 +45,7 @@ CANARIES = {
     "reassign_note": "Tartempionade",
     "close_note": "Farfadeleste",
     "worker_email": "carabistouille",
+    "consent_note": "Hurluberlesque",
 }
 
 
@@ -152,6 +154,8 @@ async def test_no_canary_at_rest_or_in_logs(demo_hub: Hub, verbose_log: io.Strin
             await place(hub, task_id, assigned_practitioner_id=anne_doc.id, assigned_team_id=anne_doc.team_id)
         anne = await viewer(hub, ANNE)
         (first, _), (second, _) = email_threads[-2:]
+        await record_for(hub, anne, first, "exchange-gp", "consent", "in-person",  # the consent registry (issue 13)
+                         note=f"accord par téléphone, {c['consent_note']}")
         await actions.reply(hub, anne, first, f"Je le reçois ; {c['reply']} noté.", confirm_unverified=True)
         await actions.reassign(hub, anne, first, Target(team="triage"), f"pas pour moi, {c['reassign_note']}")
         await actions.close(hub, anne, second, "completed", note=f"Vu, {c['close_note']}.")
