@@ -83,7 +83,9 @@ class ClientTasks:
             row = (await session.execute(
                 select(Request, Thread.reference).join(Thread, Thread.id == Request.thread_id)
                 .where(Request.id == task_id, Thread.client_id == client_id))).first()
-            if row is None:
+            if row is None:  # refused reads are audited like the inbox's
+                await self.audit.record(session, actor=actor, action="read", entity_type="Task",
+                                        entity_id=task_id[:64], outcome="denied", detail="not this client's Task")
                 return None
             await self.audit.record(session, actor=actor, action="read", entity_type="Task", entity_id=task_id)
         return _info(row[0], row[1])
@@ -110,6 +112,8 @@ class ClientTasks:
                 select(Request).join(Thread, Thread.id == Request.thread_id)
                 .where(Request.id == task_id, Thread.client_id == client_id))).scalar_one_or_none()
             if request is None:
+                await self.audit.record(session, actor=actor, action="read", entity_type="Communication",
+                                        entity_id=task_id[:64], outcome="denied", detail="not this client's Task")
                 return None
             # the physicians' answers leave the hub now: the consent gate again (a withdrawal since they were
             # written keeps them in; the client still sees its own messages)

@@ -160,7 +160,8 @@ async def reassign(hub: Hub, viewer: Viewer, thread_id: str, target: Target, not
                    source: str | None = None) -> ActionResult:
     async def work(session: AsyncSession, thread: Thread, request: Request, level: str) -> ActionResult:
         await _transition(hub, session, viewer, request, level, "reassign", source)
-        described = await reassign_request(session, viewer, request, target, (note or "").strip()[:300])
+        described = await reassign_request(session, viewer, request, target, (note or "").strip()[:300],
+                                           sealer=hub.sealer)
         if note and note.strip():
             _add_message(hub, session, viewer, thread, request, "internal", "note", note.strip()[:MAX_TEXT])
         await hub.audit.record(session, actor=viewer.actor(source), action="update", entity_type="Task",

@@ -264,7 +264,7 @@ class IntakeService:
         if draft.consent is not None and draft.worker is not None:
             add_consent(self.sealer, self.hasher, session, draft, request_id)
         await on_intake(self, session, draft, request_id, actor)  # the consent registry (hub.consent)
-        await record_decision(session, request, decision, first=True)
+        await record_decision(session, request, decision, first=True, sealer=self.sealer, request_key=key.key)
         await self.audit.record(session, actor=actor, action="create", entity_type="Task", entity_id=request_id,
                                 detail=f"{draft.event} via {draft.channel}; message {message_id}")
         await self.notices.on_new_request(session, thread, request, draft, decision, follow_up)

@@ -2,7 +2,7 @@
 
 Contract: ``build_app(hub, connectors)`` returns an ``aiohttp.web.Application`` with ``/healthz`` (process up),
 ``/readyz`` (database reachable and schema current: 200, else 503 with the reason), ``/metrics`` (Prometheus),
-security headers on every answer (HSTS when served over TLS), and each connector's routes.
+security headers on every answer (``hub.web.headers``), and each connector's routes.
 The hub is at ``app[HUB]``.
 """
 
@@ -19,6 +19,7 @@ from hub.indicators.metrics import OperationalMetrics
 from hub.plugins import Connector
 from hub.store.migrate import is_current
 from hub.web import indicators_pages, pickup_pages
+from hub.web.headers import install as install_security_headers
 from hub.web.inbox_errors import inbox_errors
 from hub.web.inbox_routes import setup_inbox
 from hub.web.keys import HUB, REGISTRY
@@ -27,20 +28,6 @@ __all__ = ["HUB", "REGISTRY", "build_app"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 OPERATIONAL: web.AppKey[OperationalMetrics] = web.AppKey("operational_metrics", OperationalMetrics)
-
-
-@web.middleware
-async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
-    response = await handler(request)
-    headers = response.headers
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "no-referrer")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Content-Security-Policy",
-                       "default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'")
-    if request.app[HUB].settings.tls_enabled:
-        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-    return response
 
 
 def _count_requests(registry: CollectorRegistry) -> Callable[..., Awaitable[web.StreamResponse]]:
@@ -92,8 +79,8 @@ async def metrics(request: web.Request) -> web.Response:
 def build_app(hub: Hub, connectors: Sequence[Connector] = (), client_max_size: int = 30 * 1024 * 1024
               ) -> web.Application:
     registry = CollectorRegistry()
-    app = web.Application(middlewares=[security_headers, _count_requests(registry), inbox_errors],
-                          client_max_size=client_max_size)
+    app = web.Application(middlewares=[_count_requests(registry), inbox_errors], client_max_size=client_max_size)
+    install_security_headers(app)  # on every answer, errors and redirects included (hub.web.headers)
     app[HUB] = hub
     app[REGISTRY] = registry
     app[OPERATIONAL] = OperationalMetrics(hub.db)

@@ -20,6 +20,7 @@ from hub.store.models.messaging import (
     ThreadRead,
 )
 from hub.store.models.pickup import Pickup
+from hub.store.models.protect import LoginThrottle
 from hub.store.models.security import ApiClient, AuditEvent, AuditHead, UsedJti, User, WebSession
 
 __all__ = [
@@ -27,5 +28,5 @@ __all__ = [
     "ConsentRecord", "DataKeyRow", "Employer", "Message", "OutboxItem", "Practitioner", "Request", "RequestLookup",
     "RoutingDecision", "Structure", "StructureCommune", "Team", "Thread", "ThreadAlias", "ThreadRead", "UTCDateTime",
     "UsedJti", "User", "WebSession", "new_id", "utcnow",
-    "IntakeRefusal", "Pickup", "WorkingDay",
+    "IntakeRefusal", "LoginThrottle", "Pickup", "WorkingDay",
 ]

@@ -63,7 +63,8 @@ class Request(Base):
     assigned_team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
     informed_team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
     in_triage: Mapped[bool] = mapped_column(Boolean, default=False)
-    triage_reason: Mapped[str | None] = mapped_column(String(300))
+    triage_reason: Mapped[str | None] = mapped_column(String(300))  # always NULL since 0003: see triage_reason_enc
+    triage_reason_enc: Mapped[bytes | None] = mapped_column(LargeBinary)  # hub.store.routing_text
     data_key_id: Mapped[str] = mapped_column(String(36))  # no FK: rows and keys are flushed in any order
     subject_enc: Mapped[bytes] = mapped_column(LargeBinary)
     payload_enc: Mapped[bytes] = mapped_column(LargeBinary)
@@ -142,7 +143,9 @@ class Attachment(Base):
 
 
 class RoutingDecision(Base):
-    """Why a request went where it went: the rule that fired and the (non-health) facts it used."""
+    """Why a request went where it went: the rule that fired, and (sealed under the decision's own data key, see
+    ``hub.store.routing_text``) the triage reason, the French explanation and the facts it used. The clear
+    ``triage_reason``/``facts``/``explanation`` columns are left NULL/empty since revision 0003."""
 
     __tablename__ = "routing_decisions"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -154,7 +157,11 @@ class RoutingDecision(Base):
     informed_team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
     triage_reason: Mapped[str | None] = mapped_column(String(300))
     facts: Mapped[str] = mapped_column(Text, default="{}")
-    explanation: Mapped[str] = mapped_column(Text)
+    explanation: Mapped[str] = mapped_column(Text, default="")
+    data_key_id: Mapped[str | None] = mapped_column(String(36))
+    triage_reason_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    explanation_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    facts_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     decided_by: Mapped[str] = mapped_column(String(120), default="router")
     current: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
