@@ -20,6 +20,10 @@ DEFAULT_SMTP = ("127.0.0.1", 2525)
 DEFAULT_SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
 
 
+class SettingError(ValueError):
+    """A setting with a bad value; the message (French) names it. ``guichet serve`` prints it and stops."""
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every tunable of one Guichet instance."""
@@ -110,5 +114,15 @@ def load_settings(env: Mapping[str, str] | None = None, toml_path: Path | None =
         smtp_max_size=int(get("smtp_max_size", 25 * 1024 * 1024)),
         outbox_max_attempts=int(get("outbox_max_attempts", 8)),
         schemas_dir=Path(get("schemas_dir", DEFAULT_SCHEMAS)).expanduser(),
-        extra=file_values,
+        extra={**file_values, **_connector_env(env)},
     )
+
+
+CONNECTOR_PREFIXES = ("GUICHET_MSSANTE_",)
+
+
+def _connector_env(env: Mapping[str, str]) -> dict[str, str]:
+    """Settings a connector validates itself (its typed config), from the environment: ``GUICHET_MSSANTE_CA``
+    becomes ``extra["mssante_ca"]``, winning over the same key of ``guichet.toml``."""
+    return {name[len("GUICHET_"):].lower(): value for name, value in env.items()
+            if name.startswith(CONNECTOR_PREFIXES) and value != ""}

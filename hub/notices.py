@@ -10,7 +10,8 @@ Contract (each method adds outbox rows to the caller's session; none sends anyth
 - ``on_new_message(session, request, message_id)``: the recipients are told something new arrived (not for
   automatic replies).
 - ``on_outbound(session, thread, request, message_id, kind, text, to=None, in_reply_to=None)``: a physician's
-  reply (``kind="reply"``) or question (``"info-request"``) goes back to an email requester from the guichet
+  reply (``kind="reply"``) or question (``"info-request"``) goes back to an email (or MSSanté: outbox kind
+  ``mssante``, see ``outbound_kind``) requester from the guichet
   address, ``Reply-To`` the thread's reply address, ``In-Reply-To``/``References`` the requester's last message
   (found in the thread when not given), so their client threads it and their answer lands in the same thread.
   ``to`` defaults to the requester's address stored (encrypted) with the request.
@@ -54,12 +55,19 @@ class Notices:
         session.add(ThreadAlias(rfc822_id=ref, thread_id=thread.id))
         return ref
 
+    @staticmethod
+    def outbound_kind(thread: Thread) -> str:
+        """The outbox transport that carries what goes back to a thread's requester: ``mssante`` for a request
+        that came in by MSSanté (a reply leaves by the channel it came by), else ``email``. The seam where the
+        clinical-route decision (MSSanté or secure pickup, issue 12) plugs in."""
+        return "mssante" if thread.channel == "mssante" else "email"
+
     # -- new requests ---------------------------------------------------------------------------------
     async def on_new_request(self, session: AsyncSession, thread: Thread, request: Request, draft: RequestDraft,
                              decision: Decision) -> None:
         quiet = bool(draft.extra.get("no_ack"))
         if draft.requester.email and not quiet:
-            if draft.channel == "email":
+            if draft.channel in ("email", "mssante"):
                 await self._acknowledge(session, thread, draft, decision)
             elif draft.channel == "form":
                 self._confirm_form(session, thread, draft)
@@ -95,7 +103,7 @@ class Notices:
         assert draft.requester.email is not None
         self.hub.outbox.enqueue_email(session, "ack", OutboundEmail(
             to=[draft.requester.email], subject=f"[{thread.reference}] Accusé de réception", text=text,
-            from_addr=self.from_addr, headers=headers), thread_id=thread.id)
+            from_addr=self.from_addr, headers=headers), thread_id=thread.id, kind=self.outbound_kind(thread))
 
     def _confirm_form(self, session: AsyncSession, thread: Thread, draft: RequestDraft) -> None:
         assert draft.requester.email is not None
@@ -121,7 +129,7 @@ class Notices:
     async def on_outbound(self, session: AsyncSession, thread: Thread, request: Request, message_id: str,
                           kind: str, text: str, to: str | None = None, in_reply_to: str | None = None) -> None:
         """A physician's reply (``kind="reply"``) or question (``"info-request"``) to an email requester."""
-        if thread.channel != "email":
+        if thread.channel not in ("email", "mssante"):
             return
         if not to:
             to = await self._requester_email(session, request)
@@ -144,7 +152,7 @@ class Notices:
                 f"{SIGNATURE}\n")
         self.hub.outbox.enqueue_email(session, kind, OutboundEmail(
             to=[to], subject=f"[{thread.reference}] {label}", text=body, from_addr=self.from_addr,
-            headers=headers), thread_id=thread.id)
+            headers=headers), thread_id=thread.id, kind=self.outbound_kind(thread))
 
     async def _requester_email(self, session: AsyncSession, request: Request) -> str | None:
         payload: dict[str, Any] = await self.hub.sealer.open_json(

@@ -123,7 +123,7 @@ class Dovecot:
         conf = root / "dovecot.conf"
         conf.write_text(CONF.format(root=root, tag=uuid.uuid4().hex[:8], port=self.port,
                                     starttls_port=self.starttls_port))
-        os.chmod(root, 0o755)
+        os.chmod(root, 0o755)  # noqa: S103 - Dovecot runs as nobody and must enter its folder
         for path in [root, *root.rglob("*")]:
             os.chown(path, NOBODY, NOGROUP)
         return conf

@@ -7,6 +7,7 @@ import asyncio
 from typing import Any
 
 from hub.cli.common import fail, settings
+from hub.config import SettingError
 from hub.core import Hub
 from hub.crypto.keystore import KeyStoreError
 from hub.plugins import load_connectors
@@ -20,7 +21,7 @@ def register(sub: Any) -> None:
                                    "réception SMTP et l'envoi des courriels en file d'attente. Plusieurs "
                                    "processus peuvent se partager le travail sur une même base PostgreSQL.")
     p.add_argument("--role", default=",".join(ROLES),
-                   help="rôles de ce processus, séparés par des virgules : api, smtp, worker (défaut : tous)")
+                   help="rôles de ce processus, séparés par des virgules : api, smtp, worker, mssante (défaut : tous)")
     p.set_defaults(func=run)
 
 
@@ -38,7 +39,11 @@ def run(args: argparse.Namespace) -> int:
         if not await is_current(hub.db):
             await hub.close()
             return fail("le schéma de la base n'est pas à jour : lancez `guichet migrate`")
-        await serve_forever(hub, load_connectors(), roles)
+        try:
+            await serve_forever(hub, load_connectors(), roles)
+        except SettingError as exc:  # a connector's typed config, checked before anything listens
+            await hub.close()
+            return fail(str(exc))
         return 0
 
     return asyncio.run(main())

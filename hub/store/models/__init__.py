@@ -2,6 +2,7 @@
 
 from hub.store.models.base import Base, UTCDateTime, new_id, utcnow
 from hub.store.models.directory import Centre, Employer, Practitioner, Structure, StructureCommune, Team
+from hub.store.models.mailbox import MailboxLease
 from hub.store.models.messaging import (
     CLOSED_STATUSES,
     TASK_STATUSES,
@@ -25,3 +26,4 @@ __all__ = [
     "RoutingDecision", "Structure", "StructureCommune", "Team", "Thread", "ThreadAlias", "ThreadRead", "UTCDateTime",
     "UsedJti", "User", "WebSession", "new_id", "utcnow",
 ]
+__all__ += ["MailboxLease"]
