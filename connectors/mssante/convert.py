@@ -28,7 +28,7 @@ from connectors.smtp.parse import ParsedMail
 from hub.intake.drafts import AttachmentDraft, MessageDraft, Person, RequestDraft
 from hub.store.models import Practitioner
 
-XDM_PREFIX = re.compile(r"^\s*XDM/1\.0/DDM(\+\S*)?\s*", re.I)
+XDM_PREFIX = re.compile(r"^\s*XDM/1\.0/DDM\+?\s*", re.I)
 XDM_NAME = "IHE_XDM.ZIP"
 AUTHOR_ROLES = {"reply": "Demandeur (MSSanté)", "auto-reply": "Réponse automatique",
                 "receipt": "Accusé de lecture (MSSanté)", "bounce": "Opérateur MSSanté (non-remise)"}

@@ -10,7 +10,7 @@ Contract:
 - ``wait_for_news(seconds)``: IDLE until the server announces something or ``seconds`` pass (polling when the
   server has no IDLE); returns ``True`` when something was announced.
 - ``close()``: LOGOUT, never raises.
-aioimaplib logs every byte at DEBUG: its logger is held at INFO here (messages are health data).
+aioimaplib logs every byte at DEBUG: its logger is held at WARNING here (messages are health data).
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ import aioimaplib
 
 from connectors.mssante.config import MssanteConfig
 
-logging.getLogger("aioimaplib").setLevel(logging.INFO)
-logging.getLogger("aioimaplib.aioimaplib").setLevel(logging.INFO)
+logging.getLogger("aioimaplib").setLevel(logging.WARNING)
+logging.getLogger("aioimaplib.aioimaplib").setLevel(logging.WARNING)
 log = logging.getLogger(__name__)
 PROCESSED = "$GuichetTraite"
 T = TypeVar("T")
