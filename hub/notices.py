@@ -127,8 +127,11 @@ class Notices:
 
     # -- physician → requester ------------------------------------------------------------------------
     async def on_outbound(self, session: AsyncSession, thread: Thread, request: Request, message_id: str,
-                          kind: str, text: str, to: str | None = None, in_reply_to: str | None = None) -> None:
-        """A physician's reply (``kind="reply"``) or question (``"info-request"``) to an email requester."""
+                          kind: str, text: str, to: str | None = None, in_reply_to: str | None = None,
+                          transport: str | None = None) -> None:
+        """A physician's reply (``kind="reply"``) or question (``"info-request"``) to an email requester.
+
+        ``transport`` is the outbox row's kind; by default ``outbound_kind(thread)``."""
         if thread.channel not in ("email", "mssante"):
             return
         if not to:
@@ -152,7 +155,7 @@ class Notices:
                 f"{SIGNATURE}\n")
         self.hub.outbox.enqueue_email(session, kind, OutboundEmail(
             to=[to], subject=f"[{thread.reference}] {label}", text=body, from_addr=self.from_addr,
-            headers=headers), thread_id=thread.id, kind=self.outbound_kind(thread))
+            headers=headers), thread_id=thread.id, kind=transport or self.outbound_kind(thread))
 
     async def _requester_email(self, session: AsyncSession, request: Request) -> str | None:
         payload: dict[str, Any] = await self.hub.sealer.open_json(

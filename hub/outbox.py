@@ -61,7 +61,7 @@ class Outbox:
 
     def enqueue_email(self, session: AsyncSession, purpose: str, email: OutboundEmail,
                       thread_id: str | None = None, kind: str = "email") -> str:
-        """``kind`` names the transport (``email``; ``mssante`` for the MSSanté mailbox)."""
+        """``kind`` names the transport (``email``; ``mssante`` rows wait for the MSSanté transport)."""
         row_id = new_id()
         key = self.hub.sealer.new_key(session)
         session.add(OutboxItem(
