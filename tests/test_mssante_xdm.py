@@ -3,6 +3,7 @@ the MSSanté headers of an outgoing message carrying an archive; receipts and re
 
 from __future__ import annotations
 
+import asyncio
 import io
 import zipfile
 from datetime import date
@@ -11,14 +12,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
 from connectors.mssante.config import MssanteConfig
+from connectors.mssante.inbound import Inbound
 from connectors.mssante.reports import mdn_wanted, read_report
 from connectors.mssante.transport import build_mss_message
 from connectors.mssante.xdm import XdmError, XdmLimits, read_xdm
 from connectors.mssante.xdm_build import OutDocument, OutPatient, build_xdm
 from hub.core import Hub
+from hub.mailbox import MailboxService
+from hub.store.models import OutboxItem, Request
 from tests.mssante_pki import BAL, Pki
+from tests.mssante_support import GP_MSS, gp_message
 
 PDF = b"%PDF-1.4\n%%EOF\n"
 PATIENT = OutPatient(ins="180037512345678", ins_oid="1.2.250.1.213.1.4.8", family_name="MARTIN",
@@ -107,3 +113,34 @@ def test_mdn_only_to_the_return_path() -> None:
     assert mdn_wanted({"disposition-notification-to": "a@x.fr", "return-path": "<a@x.fr>"}, "a@x.fr") == "a@x.fr"
     assert mdn_wanted({"disposition-notification-to": "other@x.fr", "return-path": "<a@x.fr>"}, "a@x.fr") is None
     assert mdn_wanted({}, "a@x.fr") is None
+
+
+async def test_a_message_read_twice_is_stored_once_and_the_lease_is_exclusive(demo_hub: Hub, tmp_path: Path) -> None:
+    pki = Pki(tmp_path / "pki")
+    settings = demo_hub.settings.with_(extra={
+        "mssante_address": BAL, "mssante_imap": "localhost:993", "mssante_smtp": "localhost:465",
+        "mssante_cert": str(pki.client.cert), "mssante_key": str(pki.client.key), "mssante_ca": str(pki.ca.path),
+        "mssante_nil": "NIL-42"})
+    config = MssanteConfig.from_settings(settings)
+    assert config is not None
+    mailbox = MailboxService(demo_hub.db, demo_hub.outbox)
+    inbound = Inbound(demo_hub, config, mailbox)
+    raw = gp_message("Bonjour, SIRET 44306184100047.", Disposition_Notification_To=GP_MSS)
+    # the first reading committed, then the process died before flagging: the message is read again
+    assert await inbound.handle(raw) == "request"
+    assert await inbound.handle(raw) == "request"
+    async with demo_hub.db.session() as session:
+        requests = (await session.execute(select(func.count()).select_from(Request).where(
+            Request.source_key.like("mssante:%")))).scalar_one()
+        mdns = (await session.execute(select(func.count()).select_from(OutboxItem).where(
+            OutboxItem.purpose == "mdn", OutboxItem.kind == "mssante"))).scalar_one()
+    assert (requests, mdns) == (1, 1)
+    # the lease: one holder at a time, renewable, free again once released or expired
+    assert await mailbox.acquire("bal", "a", 60) and not await mailbox.acquire("bal", "b", 60)
+    assert await mailbox.acquire("bal", "a", 60)
+    await mailbox.release("bal", "b")  # not b's: nothing happens
+    assert not await mailbox.acquire("bal", "b", 60)
+    await mailbox.release("bal", "a")
+    assert await mailbox.acquire("bal", "b", 0.01)
+    await asyncio.sleep(0.05)
+    assert await mailbox.acquire("bal", "a", 60)

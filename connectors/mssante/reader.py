@@ -71,7 +71,7 @@ class Reader:
                 backoff = min(backoff * 2, MAX_BACKOFF)
             except Exception as exc:  # noqa: BLE001 - storage down or a bug: keep the reader alive
                 self.last_error = f"{type(exc).__name__}"
-                log.exception("MSSanté reader pass failed")
+                log.error("MSSanté reader pass failed: %s", type(exc).__name__)  # its text may quote content
                 await self._sleep(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF)
         try:
@@ -103,8 +103,10 @@ class Reader:
                 continue
             try:
                 await self.inbound.handle(raw)
-            except Exception:  # noqa: BLE001 - not committed: left unflagged, read again next pass
-                log.exception("MSSanté message %s not stored; it stays in the mailbox for the next pass", uid)
+            except Exception as exc:  # noqa: BLE001 - not committed: left unflagged, read again next pass
+                self.last_error = type(exc).__name__
+                log.error("MSSanté message %s not stored (%s); it stays in the mailbox for the next pass", uid,
+                          type(exc).__name__)
                 continue
             await session.mark_processed(uid)
             self.handled += 1
