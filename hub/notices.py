@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from hub.core import Hub
 
 SIGNATURE = "Guichet unique santé au travail"
-QUIET_KINDS = ("auto-reply",)
+QUIET_KINDS = ("auto-reply", "receipt")  # a read receipt is shown in the thread, not announced
 
 
 class Notices:

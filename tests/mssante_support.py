@@ -47,19 +47,25 @@ class SubmissionHandler:
 
 
 class Submission:
-    """The operator's submission port, implicit TLS with a required client certificate."""
+    """The operator's submission port (implicit TLS, or STARTTLS) requiring a client certificate."""
 
-    def __init__(self, pki: Pki, rogue: bool = False) -> None:
+    def __init__(self, pki: Pki, rogue: bool = False, starttls: bool = False) -> None:
         self.handler = SubmissionHandler()
         self.tls = server_tls(pki, rogue)
+        self.starttls = starttls
         self.server: asyncio.AbstractServer | None = None
         self.port = 0
 
     async def start(self) -> int:
         loop = asyncio.get_running_loop()
-        self.server = await loop.create_server(
-            lambda: SMTP(self.handler, hostname="smtp.operateur.test", loop=loop), host="127.0.0.1", port=0,
-            ssl=self.tls)
+        if self.starttls:  # port 587 style: STARTTLS required before anything else
+            self.server = await loop.create_server(
+                lambda: SMTP(self.handler, hostname="smtp.operateur.test", loop=loop, tls_context=self.tls,
+                             require_starttls=True), host="127.0.0.1", port=0)
+        else:
+            self.server = await loop.create_server(
+                lambda: SMTP(self.handler, hostname="smtp.operateur.test", loop=loop), host="127.0.0.1", port=0,
+                ssl=self.tls)
         self.port = int(self.server.sockets[0].getsockname()[1])
         return self.port
 

@@ -97,6 +97,15 @@ async def test_starttls_and_login(hub: Hub, operator: tuple[Pki, Dovecot], tmp_p
         assert await session.pending() == []
     finally:
         await session.close()
+    submission = Submission(pki, starttls=True)
+    port = await submission.start()
+    try:
+        smtp_cfg = config(hub, pki, dovecot, port, tls="starttls", imap=f"localhost:{dovecot.starttls_port}",
+                          auth="external")
+        await MssanteTransport(smtp_cfg).deliver(PAYLOAD)
+        assert submission.handler.peers == [BAL] and submission.handler.messages[0].rcpt_tos == [GP_MSS]
+    finally:
+        await submission.stop()
     secret.write_text("mauvais\n")
     wrong = config(hub, pki, dovecot, tls="starttls", imap=f"localhost:{dovecot.starttls_port}", auth="login",
                    login=BAL, password_file=str(secret))
@@ -162,6 +171,21 @@ async def test_connection_drop_mid_fetch_then_stored_once(demo_hub: Hub, operato
         await server.stop()
         await proxy.stop()
     assert len(await mss_requests(demo_hub)) == 1
+
+
+async def test_new_mail_wakes_the_reader_by_idle(demo_hub: Hub, operator: tuple[Pki, Dovecot]) -> None:
+    pki, dovecot = operator
+    demo_hub.settings = mss_settings(demo_hub.settings, pki, dovecot, 1, poll="60", lease="300")
+    server = Server(demo_hub, [connector()], ("mssante",))
+    await server.start()
+    try:
+        reader = demo_hub.services["mssante"]
+        await wait_until(lambda: asyncio.sleep(0, reader.passes >= 1), timeout=10)
+        dovecot.deliver(gp_message("Bonjour, SIRET 44306184100047."))
+        await wait_until(lambda: _count(demo_hub, 1), timeout=15)  # far sooner than the 60 s poll
+        await wait_until(lambda: asyncio.sleep(0, reader.passes == 2), timeout=5)  # one wake, one pass
+    finally:
+        await server.stop()
 
 
 async def _count(hub: Hub, n: int) -> bool:
