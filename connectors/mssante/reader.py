@@ -5,7 +5,9 @@ Contract: ``Reader(inbound, config, mailbox, holder).run()`` loops until ``stop(
    it, wait and try again (so several ``guichet serve`` never read the same mailbox at once);
 2. open an IMAP session; for each message not flagged processed: fetch, ``inbound.handle`` (returns once the hub
    committed), then flag it processed on the server. A message whose hand-over fails stays unflagged and is read
-   again at the next pass (intake is idempotent, so it is stored once);
+   again at the next pass (intake is idempotent, so it is stored once). Messages are fetched by batches of
+   ``BATCH``: those that start a conversation are handed over together (one group commit), then those that may
+   answer something (``In-Reply-To``/``References``), one after the other in mailbox order;
 3. wait for news (IDLE, or a poll), at most a third of the lease, renew the lease, go to 2.
 Any IMAP failure closes the session and retries with a growing delay (up to five minutes); ``stop()`` ends the
 session and releases the lease. ``passes`` and ``last_error`` are there for tests and the log; the log names no
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import ssl
 from typing import TYPE_CHECKING
 
@@ -28,6 +31,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = 300.0
+BATCH = 16
+THREADED = re.compile(rb"^(in-reply-to|references)\s*:", re.I | re.M)
+HEADER_END = re.compile(rb"\r?\n\r?\n")
 
 
 class Reader:
@@ -95,21 +101,33 @@ class Reader:
             await session.close()
 
     async def _drain(self, session: ImapSession) -> None:
-        for uid in await session.pending():
+        uids = await session.pending()
+        for start in range(0, len(uids), BATCH):
             if self._stopping.is_set():
                 return
-            raw = await session.fetch(uid)
-            if raw is None:
-                continue
-            try:
-                await self.inbound.handle(raw)
-            except Exception as exc:  # noqa: BLE001 - not committed: left unflagged, read again next pass
-                self.last_error = type(exc).__name__
-                log.error("MSSanté message %s not stored (%s); it stays in the mailbox for the next pass", uid,
-                          type(exc).__name__)
-                continue
-            await session.mark_processed(uid)
-            self.handled += 1
+            fetched = [(uid, await session.fetch(uid)) for uid in uids[start:start + BATCH]]
+            items = [(uid, raw) for uid, raw in fetched if raw is not None]
+            # new conversations together (intake commits them in one transaction), then whatever may answer
+            # one of them, in order, so that an answer always finds the thread it belongs to
+            threaded = [bool(THREADED.search(HEADER_END.split(r, 1)[0])) for _, r in items]
+            fresh = [item for item, t in zip(items, threaded, strict=True) if not t]
+            rest = [item for item, t in zip(items, threaded, strict=True) if t]
+            done = await asyncio.gather(*(self._hand_over(u, r) for u, r in fresh))
+            done += [await self._hand_over(u, r) for u, r in rest]
+            for uid in (u for u in done if u is not None):
+                await session.mark_processed(uid)
+                self.handled += 1
+
+    async def _hand_over(self, uid: str, raw: bytes) -> str | None:
+        """The uid once the hub committed the message; ``None`` when it could not (left unflagged)."""
+        try:
+            await self.inbound.handle(raw)
+        except Exception as exc:  # noqa: BLE001 - not committed: left unflagged, read again next pass
+            self.last_error = type(exc).__name__
+            log.error("MSSanté message %s not stored (%s); it stays in the mailbox for the next pass", uid,
+                      type(exc).__name__)
+            return None
+        return uid
 
     async def _wait(self, session: ImapSession) -> None:
         idle = asyncio.ensure_future(session.wait_for_news(self._slice))
