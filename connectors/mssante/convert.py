@@ -20,13 +20,15 @@ from dataclasses import replace
 from datetime import date
 from email import policy
 from email.parser import BytesHeaderParser
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from connectors.mssante.xdm import Xdm, XdmError, XdmLimits, read_xdm
 from connectors.smtp import convert as email_convert
 from connectors.smtp.parse import ParsedMail
 from hub.intake.drafts import AttachmentDraft, MessageDraft, Person, RequestDraft
-from hub.store.models import Practitioner
+
+if TYPE_CHECKING:
+    from hub.store.models import Practitioner
 
 XDM_PREFIX = re.compile(r"^\s*XDM/1\.0/DDM\+?\s*", re.I)
 XDM_NAME = "IHE_XDM.ZIP"
