@@ -4,6 +4,7 @@ context that requires a client certificate of the test CA), settings for the con
 from __future__ import annotations
 
 import asyncio
+import re
 import ssl
 from collections.abc import Mapping
 from email.message import EmailMessage
@@ -11,7 +12,7 @@ from email.utils import make_msgid
 from pathlib import Path
 from typing import Any
 
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
 
 from connectors.smtp.sink import Received
 from hub.config import Settings
@@ -30,11 +31,45 @@ def server_tls(pki: Pki, rogue: bool = False) -> ssl.SSLContext:
     return ctx
 
 
+DSN_PARAM = re.compile(r"\s+(RET|ENVID|NOTIFY|ORCPT)=\S+", re.I)
+
+
+class DsnSMTP(SMTP):
+    """aiosmtpd refuses unknown MAIL/RCPT parameters: this one announces DSN (RFC 3461) and records its
+    parameters (what the operator would honour) before the usual checks."""
+
+    async def smtp_MAIL(self, arg: str) -> None:
+        handler: SubmissionHandler = self.event_handler
+        handler.dsn_params += [m.group(0).strip() for m in DSN_PARAM.finditer(arg or "")]
+        await super().smtp_MAIL(DSN_PARAM.sub("", arg or ""))
+
+    async def smtp_RCPT(self, arg: str) -> None:
+        handler: SubmissionHandler = self.event_handler
+        handler.dsn_params += [m.group(0).strip() for m in DSN_PARAM.finditer(arg or "")]
+        await super().smtp_RCPT(DSN_PARAM.sub("", arg or ""))
+
+
 class SubmissionHandler:
     def __init__(self) -> None:
         self.messages: list[Received] = []
         self.peers: list[str] = []
+        self.dsn_params: list[str] = []
+        self.external: list[str] = []
         self.arrived = asyncio.Event()
+
+    async def handle_EHLO(self, server: SMTP, session: Session, envelope: Envelope, hostname: str,
+                          responses: list[str]) -> list[str]:
+        session.host_name = hostname
+        if isinstance(server, DsnSMTP):
+            return [*responses[:-1], "250-DSN", responses[-1]]
+        return responses
+
+    async def auth_EXTERNAL(self, server: SMTP, args: list[str]) -> AuthResult:
+        """SASL EXTERNAL: the identity is the client certificate's (an empty authorization identity, "=")."""
+        cert = server.transport.get_extra_info("peercert") if server.transport else None
+        cn = str(dict(x[0] for x in cert["subject"]).get("commonName", "")) if cert else ""
+        self.external.append(cn)
+        return AuthResult(success=bool(cn) and args[1:] in ([], ["="]), auth_data=cn)
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         cert = server.transport.get_extra_info("peercert") if server.transport else None
@@ -47,12 +82,14 @@ class SubmissionHandler:
 
 
 class Submission:
-    """The operator's submission port (implicit TLS, or STARTTLS) requiring a client certificate."""
+    """The operator's submission port requiring a client certificate: implicit TLS, or STARTTLS followed by a
+    required SASL EXTERNAL."""
 
-    def __init__(self, pki: Pki, rogue: bool = False, starttls: bool = False) -> None:
+    def __init__(self, pki: Pki, rogue: bool = False, starttls: bool = False, dsn: bool = False) -> None:
         self.handler = SubmissionHandler()
         self.tls = server_tls(pki, rogue)
         self.starttls = starttls
+        self.smtp_class = DsnSMTP if dsn else SMTP
         self.server: asyncio.AbstractServer | None = None
         self.port = 0
 
@@ -60,11 +97,14 @@ class Submission:
         loop = asyncio.get_running_loop()
         if self.starttls:  # port 587 style: STARTTLS required before anything else
             self.server = await loop.create_server(
-                lambda: SMTP(self.handler, hostname="smtp.operateur.test", loop=loop, tls_context=self.tls,
-                             require_starttls=True), host="127.0.0.1", port=0)
+                lambda: self.smtp_class(self.handler, hostname="smtp.operateur.test", loop=loop, tls_context=self.tls,
+                                        require_starttls=True, auth_required=True,
+                                        authenticator=lambda *_: AuthResult(success=False)),
+                host="127.0.0.1", port=0)
         else:
             self.server = await loop.create_server(
-                lambda: SMTP(self.handler, hostname="smtp.operateur.test", loop=loop), host="127.0.0.1", port=0,
+                lambda: self.smtp_class(self.handler, hostname="smtp.operateur.test", loop=loop), host="127.0.0.1",
+                port=0,
                 ssl=self.tls)
         self.port = int(self.server.sockets[0].getsockname()[1])
         return self.port

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from connectors.mssante import connector
+from connectors.mssante.reports import read_report
 from connectors.mssante.xdm_build import OutDocument, OutPatient, build_xdm
 from hub.core import Hub
 from hub.server import Server
@@ -33,7 +34,7 @@ BODY = ("Bonjour,\nje vous adresse M. Martin Paul, né le 12/03/1980, cariste ch
 async def operator(tmp_path: Path) -> AsyncIterator[tuple[Pki, Dovecot, Submission]]:
     pki = Pki(tmp_path / "pki")
     dovecot = await asyncio.to_thread(Dovecot(pki).start)
-    submission = Submission(pki)
+    submission = Submission(pki, dsn=True)
     await submission.start()
     try:
         yield pki, dovecot, submission
@@ -92,9 +93,11 @@ async def test_gp_message_with_pdf_becomes_a_request_answered_by_mssante(
         assert ack["From"] == BAL and ack["X-MSS-NIL"] == "NIL-TEST-0001" and ack["Reply-To"] is None
         assert ack["In-Reply-To"] == gp_id and thread.reference in ack["Subject"]
         assert mdn.get_param("report-type") == "disposition-notification" and mdn["To"] == GP_MSS
-        report = mdn.as_string()
-        assert f"Original-Message-ID: {gp_id}" in report and "processed" in report
-        assert "Martin" not in ack.as_string() and "Martin" not in report  # no health data in receipts
+        [mdn_raw] = [m.raw for m in submission.handler.messages if b"multipart/report" in m.raw]
+        report = read_report(mdn_raw)
+        assert report is not None and report.kind == "mdn" and not report.failed
+        assert report.original_ids == [gp_id] and report.detail.endswith("; processed")
+        assert b"Martin" not in mdn_raw and "Martin" not in ack.as_string()  # no health data in receipts
         # the physician's answer leaves by MSSanté, threaded, with X-MSS-NIL
         async with demo_hub.db.session() as session, session.begin():
             row = await session.get(Thread, thread.id)
@@ -106,6 +109,7 @@ async def test_gp_message_with_pdf_becomes_a_request_answered_by_mssante(
         assert reply["To"] == GP_MSS and reply["From"] == BAL and reply["X-MSS-NIL"] == "NIL-TEST-0001"
         assert reply["In-Reply-To"] == gp_id and gp_id in reply["References"] and reply["Reply-To"] is None
         assert reply["X-MSS-CODECDA"] is None  # no XDM attached
+        assert {"RET=HDRS", "NOTIFY=FAILURE,DELAY"} <= set(submission.handler.dsn_params)  # DSN asked for
         # the GP's client sends a read receipt back: it shows in the thread
         dovecot.deliver(_mdn_from_gp(reply["Message-ID"]))
         await wait_until(lambda: _kinds(demo_hub, thread.id, "receipt"), timeout=20)

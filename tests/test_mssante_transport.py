@@ -14,6 +14,7 @@ import pytest
 from connectors.mssante import connector
 from connectors.mssante.config import MssanteConfig
 from connectors.mssante.imap import ImapError, ImapSession
+from connectors.mssante.tls import MSS_TLS12_SUITES
 from connectors.mssante.transport import MssanteTransport
 from hub.config import SettingError
 from hub.core import Hub
@@ -50,6 +51,12 @@ async def test_certificates_are_refused_on_both_sides(hub: Hub, operator: tuple[
     pki, dovecot = operator
     good = config(hub, pki, dovecot)
     session = await ImapSession.open(good, good.tls_context())
+    cipher = session.client.protocol.transport.get_extra_info("cipher")
+    await session.close()
+    assert cipher[1] == "TLSv1.2" and cipher[0] in MSS_TLS12_SUITES.split(":")  # the MSSanté client suites
+    modern = config(hub, pki, dovecot, tls13="oui")
+    session = await ImapSession.open(modern, modern.tls_context())
+    assert session.client.protocol.transport.get_extra_info("cipher")[1] == "TLSv1.3"
     await session.close()
     # our side: a client certificate from another authority is refused by the operator
     rogue = config(hub, pki, dovecot, cert=str(pki.rogue_client.cert), key=str(pki.rogue_client.key))
@@ -104,6 +111,7 @@ async def test_starttls_and_login(hub: Hub, operator: tuple[Pki, Dovecot], tmp_p
                           auth="external")
         await MssanteTransport(smtp_cfg).deliver(PAYLOAD)
         assert submission.handler.peers == [BAL] and submission.handler.messages[0].rcpt_tos == [GP_MSS]
+        assert submission.handler.external == [BAL]  # SASL EXTERNAL after STARTTLS, required by this operator
     finally:
         await submission.stop()
     secret.write_text("mauvais\n")

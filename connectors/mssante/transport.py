@@ -65,10 +65,12 @@ class MssanteTransport:
                                  local_hostname=config.domain)
         try:
             await client.connect()
+            if client.is_ehlo_or_helo_needed:  # implicit TLS: the extensions are known only after EHLO
+                await client.ehlo()
             if config.auth == "login":
                 assert config.login is not None and config.password is not None
                 await client.login(config.login, config.password)
-            elif client.supports_extension("auth"):
+            elif "external" in [m.lower() for m in client.server_auth_methods]:  # else the certificate is all
                 code, message = await client.execute_command(b"AUTH", b"EXTERNAL", b"=")
                 if code != 235:
                     raise aiosmtplib.SMTPAuthenticationError(code, message)
