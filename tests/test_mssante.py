@@ -110,6 +110,13 @@ async def test_gp_message_with_pdf_becomes_a_request_answered_by_mssante(
         assert reply["In-Reply-To"] == gp_id and gp_id in reply["References"] and reply["Reply-To"] is None
         assert reply["X-MSS-CODECDA"] is None  # no XDM attached
         assert {"RET=HDRS", "NOTIFY=FAILURE,DELAY"} <= set(submission.handler.dsn_params)  # DSN asked for
+        # the GP answers in the same thread (her client threads on our Message-ID): no new request
+        dovecot.deliver(gp_message("Merci, mardi me convient.", subject=f"Re: {reply['Subject']}",
+                                   In_Reply_To=reply["Message-ID"], References=f"{gp_id} {reply['Message-ID']}"))
+        await wait_until(lambda: _kinds(demo_hub, thread.id, "reply"), timeout=20)
+        assert len(await mss_requests(demo_hub)) == 1
+        answers = [(m.channel, b) for m, b in await message_bodies(demo_hub, thread.id) if m.kind == "reply"]
+        assert answers == [("mssante", "Merci, mardi me convient.")]
         # the GP's client sends a read receipt back: it shows in the thread
         dovecot.deliver(_mdn_from_gp(reply["Message-ID"]))
         await wait_until(lambda: _kinds(demo_hub, thread.id, "receipt"), timeout=20)
