@@ -70,9 +70,10 @@ class Inbound:
         if thread_id is None:
             return "ignored"
         kind = "bounce" if report.failed or report.kind == "dsn" else "receipt"
+        # the outgoing row first, then the message the physician sees: once it shows, the status is right
+        await self.mailbox.delivery_report(thread_id, report.original_ids, report.failed, report.detail)
         draft = convert.message_draft(mail, raw, thread_id, kind, body=report.summary)
         await self.hub.intake.add_message(draft, actor)
-        await self.mailbox.delivery_report(thread_id, report.original_ids, report.failed, report.detail)
         return "report"
 
     async def _queue_mdn(self, mail: ParsedMail, to: str, thread_id: str) -> None:
