@@ -217,10 +217,18 @@ async def test_two_instances_read_the_mailbox_once(demo_hub: Hub, operator: tupl
         handled = sorted(r.handled for r in readers if r is not None)
         passes = sorted(r.passes for r in readers if r is not None)
         assert handled == [0, 5] and passes[0] == 0  # the other instance never opened the mailbox
+        # the reading instance stops (its lease is released): the other one takes over
+        active = 0 if readers[0] is not None and readers[0].handled == 5 else 1
+        standby = readers[1 - active]
+        assert standby is not None
+        await servers[active].stop()
+        dovecot.deliver(gp_message("Bonjour, une sixième, SIRET 44306184100047."))
+        await wait_until(lambda: _count(demo_hub, 6), timeout=30)
+        await wait_until(lambda: asyncio.sleep(0, standby.handled == 1), timeout=10)
     finally:
         for s in servers:
             await s.stop()
-    assert len(await mss_requests(demo_hub)) == 5
+    assert len(await mss_requests(demo_hub)) == 6
 
 
 async def test_bad_settings_are_named_before_listening(hub: Hub, tmp_path: Path) -> None:

@@ -8,7 +8,8 @@ Contract: ``Reader(inbound, config, mailbox, holder).run()`` loops until ``stop(
    again at the next pass (intake is idempotent, so it is stored once). Messages are fetched by batches of
    ``BATCH``: those that start a conversation are handed over together (one group commit), then those that may
    answer something (``In-Reply-To``/``References``), one after the other in mailbox order;
-3. wait for news (IDLE, or a poll), at most a third of the lease, renew the lease, go to 2.
+3. wait for news (IDLE, or a poll), at most a third of the lease, renew the lease, go to 2. The lease is also
+   renewed after each batch, so a long backlog never outlives it unnoticed.
 Any IMAP failure closes the session and retries with a growing delay (up to five minutes); ``stop()`` ends the
 session and releases the lease. ``passes`` and ``last_error`` are there for tests and the log; the log names no
 sender and no content.
@@ -34,6 +35,10 @@ MAX_BACKOFF = 300.0
 BATCH = 16
 THREADED = re.compile(rb"^(in-reply-to|references)\s*:", re.I | re.M)
 HEADER_END = re.compile(rb"\r?\n\r?\n")
+
+
+class LeaseLost(Exception):
+    """Another instance holds the mailbox now."""
 
 
 class Reader:
@@ -89,7 +94,11 @@ class Reader:
         session = await ImapSession.open(self.config, self.tls_context)
         try:
             while not self._stopping.is_set():
-                await self._drain(session)
+                try:
+                    await self._drain(session)
+                except LeaseLost:
+                    log.warning("MSSanté lease taken by another instance: this one stops reading")
+                    return
                 self.passes += 1
                 if self._stopping.is_set():
                     break
@@ -117,6 +126,8 @@ class Reader:
             for uid in (u for u in done if u is not None):
                 await session.mark_processed(uid)
                 self.handled += 1
+            if not await self.mailbox.acquire(self.lease_name, self.holder, self.config.lease_seconds):
+                raise LeaseLost  # a long backlog outlived the lease: the other instance goes on from here
 
     async def _hand_over(self, uid: str, raw: bytes) -> str | None:
         """The uid once the hub committed the message; ``None`` when it could not (left unflagged)."""
