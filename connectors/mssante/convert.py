@@ -28,7 +28,7 @@ from connectors.smtp.parse import ParsedMail
 from hub.intake.drafts import AttachmentDraft, MessageDraft, Person, RequestDraft
 
 if TYPE_CHECKING:
-    from hub.store.models import Practitioner
+    from hub.directory.service import KnownSender
 
 XDM_PREFIX = re.compile(r"^\s*XDM/1\.0/DDM\+?\s*", re.I)
 XDM_NAME = "IHE_XDM.ZIP"
@@ -82,7 +82,7 @@ def _xdm_summary(archives: list[Xdm]) -> list[dict[str, Any]]:
 
 
 def request_draft(mail: ParsedMail, raw: bytes, headers: dict[str, str], disposition: str,
-                  sender: Practitioner | None, today: date, limits: XdmLimits) -> RequestDraft:
+                  sender: KnownSender | None, today: date, limits: XdmLimits) -> RequestDraft:
     mail = replace(mail, subject=XDM_PREFIX.sub("", mail.subject))
     archives, problems = _open_archives(mail.attachments, limits)
     envelope = headers.get("return-path", "").strip("<>") or mail.from_addr

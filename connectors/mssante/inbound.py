@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 from connectors.mssante import convert, reports
 from connectors.mssante.config import MssanteConfig
 from connectors.mssante.xdm import XdmLimits
-from connectors.smtp import lookup
 from connectors.smtp.loops import classify
 from connectors.smtp.parse import ParsedMail, parse_mail
 from hub.audit import Actor
@@ -35,7 +34,6 @@ class Inbound:
         self.mailbox = mailbox
         self.limits = XdmLimits(config.xdm_max_bytes, config.xdm_max_entries, config.xdm_max_depth)
         self.settings = hub.settings.with_(address=config.address)  # "our own mail" means the BAL's
-        self.senders = lookup.SenderCache()
 
     async def handle(self, raw: bytes) -> str:
         mail = parse_mail(raw)
@@ -49,14 +47,14 @@ class Inbound:
         if disposition == "own" or mail.from_addr == self.hub.settings.address:
             return "own"
         ids = list(mail.in_reply_to) + list(reversed(mail.references))
-        thread_id = await lookup.thread_by_message_ids(self.hub, ids)
+        thread_id = await self.hub.replies.by_message_ids(ids)
         if thread_id is not None:
             kind = "auto-reply" if disposition == "auto" else "reply"
             result = await self.hub.intake.add_message(convert.message_draft(mail, raw, thread_id, kind), actor)
             created, outcome = result.created, "message"
         else:
             rpps = None if mail.broken else convert.email_convert.extract.find_rpps(mail.text)
-            sender = await self.senders.practitioner(self.hub, mail.from_addr, rpps)
+            sender = await self.hub.directory.known_sender(mail.from_addr, rpps)
             draft = convert.request_draft(mail, raw, headers, disposition, sender, date.today(), self.limits)
             submitted = await self.hub.intake.submit(draft, actor)
             thread_id, created, outcome = submitted.thread_id, submitted.created, "request"
@@ -66,7 +64,7 @@ class Inbound:
         return outcome
 
     async def _report(self, mail: ParsedMail, raw: bytes, report: reports.Report, actor: Actor) -> str:
-        thread_id = await lookup.thread_by_message_ids(self.hub, report.original_ids)
+        thread_id = await self.hub.replies.by_message_ids(report.original_ids)
         if thread_id is None:
             return "ignored"
         kind = "bounce" if report.failed or report.kind == "dsn" else "receipt"
