@@ -30,7 +30,6 @@ from connectors.mssante.reader import Reader  # noqa: E402
 from hub.config import load_settings  # noqa: E402
 from hub.core import Hub  # noqa: E402
 from hub.crypto.keystore import KeyStore  # noqa: E402
-from hub.mailbox import MailboxService  # noqa: E402
 from hub.store.migrate import upgrade  # noqa: E402
 from tests.mssante_dovecot import Dovecot  # noqa: E402
 from tests.mssante_pki import Pki  # noqa: E402
@@ -62,7 +61,7 @@ def fill(dovecot: Dovecot, count: int) -> None:
 
 
 async def reader_rate(hub: Hub, config: MssanteConfig, count: int) -> float:
-    mailbox = MailboxService(hub.db, hub.outbox)
+    mailbox = hub.mailbox
     reader = Reader(Inbound(hub, config, mailbox), config, mailbox, f"bench-{uuid.uuid4().hex[:6]}")
     start = time.perf_counter()
     task = asyncio.create_task(reader.run())

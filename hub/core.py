@@ -22,6 +22,7 @@ from hub.directory.service import DirectoryService
 from hub.followup import FollowUps
 from hub.intake.replies import ReplyFinder
 from hub.intake.service import IntakeService
+from hub.mailbox import MailboxService
 from hub.notices import Notices
 from hub.outbox import Outbox
 from hub.routing import Router
@@ -48,6 +49,7 @@ class Hub:
     replies: ReplyFinder = field(init=False)
     directory: DirectoryService = field(init=False)
     client_tasks: ClientTasks = field(init=False)
+    mailbox: MailboxService = field(init=False)
     services: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -59,6 +61,7 @@ class Hub:
         self.replies = ReplyFinder(self.db)
         self.directory = DirectoryService(self.db)
         self.client_tasks = ClientTasks(self.db, self.sealer, self.audit)
+        self.mailbox = MailboxService(self.db, self.outbox)
 
     def use_settings(self, settings: Settings) -> None:
         self.settings = settings

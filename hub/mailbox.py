@@ -1,7 +1,8 @@
 """What a mailbox reader (the MSSanté connector) needs from the hub, without touching the store itself.
 
 Contract:
-- ``MailboxService(db, outbox)``; every method opens its own short transaction and raises only on storage errors.
+- ``MailboxService(db, outbox)`` (``hub.mailbox``, built by the composition root); every method opens its own
+  short transaction and raises only on storage errors.
 - ``acquire(name, holder, seconds)`` → ``True`` when ``holder`` now holds the lease ``name`` until now +
   ``seconds`` (it was free, expired, or already its own); ``False`` while another holder's lease runs. Calling it
   again renews. ``release(name, holder)`` ends the holder's lease (others' are left alone).

@@ -21,7 +21,6 @@ from connectors.mssante.transport import build_mss_message
 from connectors.mssante.xdm import XdmError, XdmLimits, read_xdm
 from connectors.mssante.xdm_build import OutDocument, OutPatient, build_xdm
 from hub.core import Hub
-from hub.mailbox import MailboxService
 from hub.store.models import OutboxItem, Request
 from tests.mssante_pki import BAL, Pki
 from tests.mssante_support import GP_MSS, gp_message
@@ -123,7 +122,7 @@ async def test_a_message_read_twice_is_stored_once_and_the_lease_is_exclusive(de
         "mssante_nil": "NIL-42"})
     config = MssanteConfig.from_settings(settings)
     assert config is not None
-    mailbox = MailboxService(demo_hub.db, demo_hub.outbox)
+    mailbox = demo_hub.mailbox
     inbound = Inbound(demo_hub, config, mailbox)
     raw = gp_message("Bonjour, SIRET 44306184100047.", Disposition_Notification_To=GP_MSS)
     # the first reading committed, then the process died before flagging: the message is read again

@@ -24,7 +24,6 @@ from connectors.mssante.config import MssanteConfig
 from connectors.mssante.inbound import Inbound
 from connectors.mssante.reader import Reader
 from connectors.mssante.transport import MssanteTransport
-from hub.mailbox import MailboxService
 
 if TYPE_CHECKING:
     from hub.core import Hub
@@ -56,7 +55,7 @@ class MssanteConnector:
         config = self._configure(hub)
         if "mssante" not in roles or config is None:
             return
-        mailbox = MailboxService(hub.db, hub.outbox)
+        mailbox = hub.mailbox
         holder = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.reader = Reader(Inbound(hub, config, mailbox), config, mailbox, holder)
         hub.services["mssante"] = self.reader
