@@ -10,18 +10,25 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from importlib import resources
 from pathlib import Path
 from typing import Any
+
+from hub.settings_check import integer
 
 DEFAULT_HTTP = ("127.0.0.1", 8080)
 DEFAULT_SMTP = ("127.0.0.1", 2525)
 # The published definitions (OpenAPI, FHIR profiles, example directory) of a source checkout; an installed
 # package (the Docker image) is told where they are with GUICHET_SCHEMAS_DIR.
-DEFAULT_SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
+def _bundled_schemas() -> Path:
+    """The repository's ``schemas/`` in a source checkout, else the copy shipped in the wheel (``hub/schemas``)."""
+    checkout = Path(__file__).resolve().parent.parent / "schemas"
+    if (checkout / "openapi.json").is_file():
+        return checkout
+    return Path(str(resources.files("hub") / "schemas"))
 
 
-class SettingError(ValueError):
-    """A setting with a bad value; the message (French) names it. ``guichet serve`` prints it and stops."""
+DEFAULT_SCHEMAS = _bundled_schemas()
 
 
 @dataclass(frozen=True)
@@ -45,6 +52,13 @@ class Settings:
     outbox_max_attempts: int = 8
     schemas_dir: Path = field(default_factory=lambda: DEFAULT_SCHEMAS)
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # sender trust and secure pickup (DESIGN "Sender trust and secure pickup"): the authserv-id whose
+    # Authentication-Results headers are believed (none: no email is ever "verified"), the domains whose verified
+    # senders may get clinical answers by plain email (none by default: the safe choice), and how long a pickup
+    # link lives
+    trusted_authserv_id: str | None = None
+    plain_email_domains: tuple[str, ...] = ()
+    pickup_days: int = 14
 
     @property
     def tls_enabled(self) -> bool:
@@ -115,14 +129,23 @@ def load_settings(env: Mapping[str, str] | None = None, toml_path: Path | None =
         outbox_max_attempts=int(get("outbox_max_attempts", 8)),
         schemas_dir=Path(get("schemas_dir", DEFAULT_SCHEMAS)).expanduser(),
         extra={**file_values, **_connector_env(env)},
+        trusted_authserv_id=(str(get("trusted_authserv_id") or "").strip().lower() or None),
+        plain_email_domains=_domains(get("plain_email_domains", ())),
+        pickup_days=integer({"pickup_days": get("pickup_days", 14)}, "pickup_days", 14, minimum=1, maximum=366),
     )
+
+
+def _domains(value: Any) -> tuple[str, ...]:
+    """A list (TOML) or a comma-separated string (environment) of mail domains, lower case."""
+    items = value.split(",") if isinstance(value, str) else list(value or ())
+    return tuple(sorted({str(d).strip().lower().lstrip("@") for d in items if str(d).strip()}))
 
 
 CONNECTOR_PREFIXES = ("GUICHET_MSSANTE_",)
 
 
 def _connector_env(env: Mapping[str, str]) -> dict[str, str]:
-    """Settings a connector validates itself (its typed config), from the environment: ``GUICHET_MSSANTE_CA``
+    """Settings a connector reads itself (its typed config), from the environment: ``GUICHET_MSSANTE_CA``
     becomes ``extra["mssante_ca"]``, winning over the same key of ``guichet.toml``."""
     return {name[len("GUICHET_"):].lower(): value for name, value in env.items()
             if name.startswith(CONNECTOR_PREFIXES) and value != ""}

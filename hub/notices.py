@@ -146,8 +146,10 @@ class Notices:
                           transport: str | None = None) -> None:
         """A physician's reply (``kind="reply"``) or question (``"info-request"``) to an email requester.
 
-        ``transport`` is the outbox row's kind; by default ``outbound_kind(thread)``."""
-        if thread.channel not in ("email", "mssante"):
+        ``transport`` is the outbox row's kind (``email``, or ``mssante`` when ``hub.trust.answers`` chose it;
+        by default ``outbound_kind(thread)``); a caller that names ``to`` has decided the route, else only email
+        and MSSanté threads get one."""
+        if thread.channel not in ("email", "mssante") and to is None:
             return
         if not to:
             to = await self._requester_email(session, request)
@@ -182,6 +184,14 @@ class Notices:
 
     # -- notifications --------------------------------------------------------------------------------
     async def _recipient_emails(self, session: AsyncSession, request: Request) -> list[str]:
+        """Who is told; remembered for the transaction (a group commit often routes many requests alike)."""
+        memo: dict[tuple[Any, ...], list[str]] = session.info.setdefault("notices.recipients", {})
+        key = (request.assigned_practitioner_id, request.assigned_team_id, request.in_triage)
+        if key not in memo:
+            memo[key] = await self._query_recipients(session, request)
+        return memo[key]
+
+    async def _query_recipients(self, session: AsyncSession, request: Request) -> list[str]:
         query = select(User.email).where(User.active.is_(True))
         if request.assigned_practitioner_id is not None:
             query = query.where(User.practitioner_id == request.assigned_practitioner_id)

@@ -16,10 +16,10 @@ from connectors.mssante.config import MssanteConfig
 from connectors.mssante.imap import ImapError, ImapSession
 from connectors.mssante.tls import MSS_TLS12_SUITES
 from connectors.mssante.transport import MssanteTransport
-from hub.config import SettingError
 from hub.core import Hub
 from hub.outbox import TransientDeliveryError
 from hub.server import Server
+from hub.settings_check import SettingError
 from tests.conftest import cli_env, wait_until
 from tests.mssante_dovecot import PASSWORD, Dovecot, available
 from tests.mssante_pki import BAL, Pki

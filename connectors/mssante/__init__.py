@@ -1,9 +1,10 @@
 """The MSSanté connector: the SPSTI's BAL applicative, read over IMAP and answered by SMTP submission.
 
 ``connector()`` is the ``guichet.connectors`` entry point. Lifecycle (fixed, like the SMTP connector's):
-- ``setup(hub, app)``: builds the typed ``MssanteConfig`` once from the ``GUICHET_MSSANTE_*`` settings (a bad value
-  raises ``SettingError`` naming the setting, before anything listens); no HTTP routes. Not configured
-  (``GUICHET_MSSANTE_ADDRESS`` unset): the connector stays off.
+- ``check_settings(settings)``: builds the typed ``MssanteConfig`` once from the ``GUICHET_MSSANTE_*`` settings (a
+  bad value raises ``hub.settings_check.SettingError`` naming the setting; the server calls it before anything
+  listens). Not configured (``GUICHET_MSSANTE_ADDRESS`` unset): the connector stays off.
+- ``setup(hub, app)``: no HTTP routes.
 - ``transports(hub)``: the outbox transport of kind ``mssante`` (replies, acknowledgements and MDNs to MSSanté
   addresses) when configured.
 - ``start(hub, roles)``: with the ``mssante`` role, starts the reader (a background task; it takes the database
@@ -26,6 +27,7 @@ from connectors.mssante.reader import Reader
 from connectors.mssante.transport import MssanteTransport
 
 if TYPE_CHECKING:
+    from hub.config import Settings
     from hub.core import Hub
     from hub.outbox import Transport
 
@@ -43,8 +45,12 @@ class MssanteConnector:
             self.config = MssanteConfig.from_settings(hub.settings)
         return self.config
 
+    def check_settings(self, settings: Settings) -> None:
+        """Build the typed config (the server calls this before anything listens)."""
+        self.config = MssanteConfig.from_settings(settings)
+
     def setup(self, hub: Hub, app: web.Application) -> None:
-        """No HTTP routes; the configuration is checked here, before the server listens."""
+        """No HTTP routes."""
         self._configure(hub)
 
     def transports(self, hub: Hub) -> dict[str, Transport]:

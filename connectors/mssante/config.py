@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from connectors.mssante.tls import client_context
-from hub.config import SettingError, Settings
+from hub.config import Settings
+from hub.settings_check import SettingError
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 YES, NO = ("1", "true", "yes", "oui", "on"), ("0", "false", "no", "non", "off")
@@ -97,13 +98,13 @@ class MssanteConfig:
             config.tls_context()
         except (ssl.SSLError, OSError, ValueError) as exc:
             raise SettingError(
-                "GUICHET_MSSANTE_CERT / _KEY / _CA / _CRL : certificat, clé, autorités ou liste de révocation "
-                f"illisibles ({type(exc).__name__}: {exc})") from exc
+                "mssante_cert", "certificat, clé (GUICHET_MSSANTE_KEY), autorités (GUICHET_MSSANTE_CA) ou liste de "
+                f"révocation (GUICHET_MSSANTE_CRL) illisibles ou incohérents ({type(exc).__name__}: {exc})") from exc
         return config
 
 
 def _bad(name: str, why: str) -> SettingError:
-    return SettingError(f"GUICHET_MSSANTE_{name} : {why}")
+    return SettingError(f"mssante_{name.lower()}", why)
 
 
 def _text(raw: Any, name: str) -> str:

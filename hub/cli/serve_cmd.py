@@ -7,11 +7,11 @@ import asyncio
 from typing import Any
 
 from hub.cli.common import fail, settings
-from hub.config import SettingError
 from hub.core import Hub
 from hub.crypto.keystore import KeyStoreError
 from hub.plugins import load_connectors
 from hub.server import ROLES, serve_forever
+from hub.settings_check import SettingError
 from hub.store.migrate import is_current
 
 
@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
             return fail("le schéma de la base n'est pas à jour : lancez `guichet migrate`")
         try:
             await serve_forever(hub, load_connectors(), roles)
-        except SettingError as exc:  # a connector's typed config, checked before anything listens
+        except SettingError as exc:
             await hub.close()
             return fail(str(exc))
         return 0

@@ -21,7 +21,7 @@ composition root; it does not know the ``Hub``.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.audit import Actor, AuditLog
 from hub.crypto.lookup import LookupHasher
-from hub.intake.drafts import AttachmentDraft, MessageDraft, RequestDraft
+from hub.intake.drafts import TRUST_LEVELS, AttachmentDraft, MessageDraft, RequestDraft
 from hub.intake.errors import IntakeConflict, IntakeRefused
 from hub.intake.law import REFUSE, TRIAGE, Violation, check_request, consequence
 from hub.notices import Notices
@@ -189,9 +189,14 @@ class IntakeService:
     async def _commit_batch(self, items: list[Item]) -> list[IntakeResult]:
         results: list[IntakeResult] = []
         async with self.db.session() as session, session.begin():
+            known = await self._existing_many(session, [item.draft.source_key for item in items])
             for item in items:
-                result = await self._existing(session, item.draft.source_key)
-                results.append(result if result is not None else await self._create(session, item))
+                result = known.get(item.draft.source_key)
+                if result is None:  # the same key again in this batch gets the answer of a re-send
+                    result = await self._create(session, item)
+                    known[item.draft.source_key] = replace(result, created=False, follow_up_token=None,
+                                                           violations=[])
+                results.append(result)
         return results
 
     async def _commit_one(self, item: Item) -> IntakeResult:
@@ -205,17 +210,19 @@ class IntakeService:
             return again
 
     async def _existing(self, session: AsyncSession, source_key: str) -> IntakeResult | None:
-        row = (await session.execute(
+        return (await self._existing_many(session, [source_key])).get(source_key)
+
+    async def _existing_many(self, session: AsyncSession, source_keys: list[str]) -> dict[str, IntakeResult]:
+        """The requests already created for any of ``source_keys`` (one query for a whole batch)."""
+        rows = (await session.execute(
             select(Request, Thread, RoutingDecision.rule).join(Thread, Thread.id == Request.thread_id)
             .outerjoin(RoutingDecision, (RoutingDecision.request_id == Request.id)
                        & RoutingDecision.current.is_(True))
-            .where(Request.source_key == source_key).limit(1)
-        )).first()
-        if row is None:
-            return None
-        request, thread, rule = row
-        return IntakeResult(request.id, thread.id, thread.reference, request.status, False, rule or "",
-                            request.in_triage, reply_token=thread.reply_token)
+            .where(Request.source_key.in_(sorted(set(source_keys))))
+        )).all()
+        return {request.source_key: IntakeResult(request.id, thread.id, thread.reference, request.status, False,
+                                                 rule or "", request.in_triage, reply_token=thread.reply_token)
+                for request, thread, rule in rows}
 
     async def _create(self, session: AsyncSession, item: Item) -> IntakeResult:
         draft, actor, now = item.draft, item.actor, utcnow()
@@ -245,7 +252,8 @@ class IntakeService:
             session, thread.id, request_id, direction="in", kind="request", channel=draft.channel,
             author_label=requester_label(draft.requester.kind), author_name=draft.requester.name,
             body=draft.reason, raw=draft.raw,
-            rfc822_id=draft.rfc822_id, attachments=draft.attachments, dedupe_key=None)
+            rfc822_id=draft.rfc822_id, attachments=draft.attachments, dedupe_key=None,
+            trust=draft.trust, claimed_rpps=draft.claimed_rpps)
         for digest in self._lookup_digests(draft, thread.reference):
             session.add(RequestLookup(request_id=request_id, digest=digest))
         if draft.consent is not None and draft.worker is not None:
@@ -275,7 +283,7 @@ class IntakeService:
                         kind=draft.kind, channel=draft.channel, author_label=draft.author_role,
                         author_name=draft.author_label, body=draft.body,
                         raw=draft.raw, rfc822_id=draft.rfc822_id, attachments=draft.attachments,
-                        dedupe_key=draft.source_key)
+                        dedupe_key=draft.source_key, trust=draft.trust, claimed_rpps=draft.claimed_rpps)
                     if request is not None:
                         request.last_activity_at = request.updated_at = utcnow()
                         if request.status == "on-hold" and draft.kind not in ("receipt", "bounce"):
@@ -300,7 +308,8 @@ class IntakeService:
                          kind: str, channel: str, author_label: str, body: str, raw: bytes | None,
                          rfc822_id: str | None, attachments: list[AttachmentDraft],
                          dedupe_key: str | None, author_user_id: int | None = None,
-                         author_name: str | None = None) -> str:
+                         author_name: str | None = None, trust: str | None = None,
+                         claimed_rpps: str | None = None) -> str:
         """Add a message (encrypted body, raw, sender name and attachments) to the session; return its id.
 
         ``author_label`` is stored in clear and must not identify a worker (a role, or a professional's name);
@@ -314,7 +323,8 @@ class IntakeService:
             author_enc=sealer.seal(key, "messages", message_id, "author", author_name) if author_name else None,
             body_enc=sealer.seal(key, "messages", message_id, "body", body),
             raw_enc=sealer.seal(key, "messages", message_id, "raw", raw) if raw is not None else None,
-            created_at=utcnow(),
+            created_at=utcnow(), trust=(trust if trust in TRUST_LEVELS else "unverified") if trust else None,
+            claimed_rpps=claimed_rpps,
         ))
         for att in attachments:
             att_id = new_id()

@@ -18,6 +18,7 @@ from hub.store.models.messaging import (
     ThreadAlias,
     ThreadRead,
 )
+from hub.store.models.pickup import Pickup
 from hub.store.models.security import ApiClient, AuditEvent, AuditHead, UsedJti, User, WebSession
 
 __all__ = [
@@ -25,5 +26,6 @@ __all__ = [
     "ConsentRecord", "DataKeyRow", "Employer", "Message", "OutboxItem", "Practitioner", "Request", "RequestLookup",
     "RoutingDecision", "Structure", "StructureCommune", "Team", "Thread", "ThreadAlias", "ThreadRead", "UTCDateTime",
     "UsedJti", "User", "WebSession", "new_id", "utcnow",
+    "Pickup",
 ]
 __all__ += ["MailboxLease"]
