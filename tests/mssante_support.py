@@ -13,13 +13,22 @@ from pathlib import Path
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
+from sqlalchemy import update
 
 from connectors.smtp.sink import Received
 from hub.config import Settings
+from hub.core import Hub
+from hub.store.models import Practitioner
 from tests.mssante_dovecot import Dovecot
 from tests.mssante_pki import BAL, Pki
 
-GP_MSS = "dr.dubois@medecins-demo.fr"  # the demo GP (RPPS 10000000074); her directory address stands for her BAL
+GP_MSS = "helene.dubois@medecin.mssante.fr"  # the MSSanté BAL of the demo GP (RPPS 10000000074)
+
+
+async def register_gp_mailbox(hub: Hub) -> None:
+    """Give the demo GP her MSSanté address in the directory (``practitioners.mssante``)."""
+    async with hub.db.session() as session, session.begin():
+        await session.execute(update(Practitioner).where(Practitioner.rpps == "10000000074").values(mssante=GP_MSS))
 
 
 def server_tls(pki: Pki, rogue: bool = False) -> ssl.SSLContext:

@@ -21,7 +21,7 @@ from hub.store.models import Attachment, Message, OutboxItem, Request, Thread, n
 from tests.conftest import wait_until
 from tests.mssante_dovecot import Dovecot, available
 from tests.mssante_pki import BAL, Pki
-from tests.mssante_support import GP_MSS, PDF, Submission, gp_message, mss_settings
+from tests.mssante_support import GP_MSS, PDF, Submission, gp_message, mss_settings, register_gp_mailbox
 from tests.test_smtp_support import message_bodies, payload
 
 pytestmark = pytest.mark.skipif(not available(), reason="needs /usr/sbin/dovecot (dovecot-imapd) and root")
@@ -66,6 +66,7 @@ async def test_gp_message_with_pdf_becomes_a_request_answered_by_mssante(
         demo_hub: Hub, operator: tuple[Pki, Dovecot, Submission]) -> None:
     pki, dovecot, submission = operator
     demo_hub.settings = mss_settings(demo_hub.settings, pki, dovecot, submission.port)
+    await register_gp_mailbox(demo_hub)
     raw = gp_message(BODY, attachments=[("compte-rendu.pdf", "application/pdf", PDF)],
                      Disposition_Notification_To=GP_MSS)
     gp_id = parsed(raw)["Message-ID"]

@@ -4,11 +4,12 @@ Contract:
 - ``mss_headers(raw)``: the ``X-MSS-*`` headers, ``Disposition-Notification-To`` and ``Return-Path`` (names in
   lower case), read from the header block only.
 - ``request_draft(mail, raw, headers, sender, today, limits)``: what the email channel makes of the message
-  (``connectors.smtp.convert``), with channel and trust ``mssante``, a ``mssante:`` source key (sender + Message-ID),
-  the ``XDM/1.0/DDM`` subject prefix hidden, and every ``IHE_XDM.ZIP`` opened: its documents added as attachments
-  (the archive itself is kept: nothing lost), its patient used for the worker when the text named none (the INS
-  only from the archive's metadata), its document types and author kept in ``extra["mssante"]``. An archive that
-  cannot be opened adds its reason to ``triage_hint``.
+  (``connectors.smtp.convert``), with channel and trust ``mssante``, the requester established from ``sender``
+  (the directory entry of the authenticated ``From``: RPPS, role, name), a ``mssante:`` source key (sender +
+  Message-ID), the ``XDM/1.0/DDM`` subject prefix hidden, and every ``IHE_XDM.ZIP`` opened: its documents added
+  as attachments (the archive itself is kept: nothing lost), its patient used for the worker when the text named
+  none (the INS only from the archive's metadata), its document types and author kept in ``extra["mssante"]``. An
+  archive that cannot be opened adds its reason to ``triage_hint``.
 - ``message_draft(...)``: a message on an existing thread, same channel/trust/key rules.
 """
 
@@ -25,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from connectors.mssante.xdm import Xdm, XdmError, XdmLimits, read_xdm
 from connectors.smtp import convert as email_convert
 from connectors.smtp.parse import ParsedMail
-from hub.intake.drafts import AttachmentDraft, MessageDraft, Person, RequestDraft
+from hub.intake.drafts import AttachmentDraft, MessageDraft, Person, RequestDraft, Requester
 
 if TYPE_CHECKING:
     from hub.directory.service import KnownSender
@@ -86,8 +87,12 @@ def request_draft(mail: ParsedMail, raw: bytes, headers: dict[str, str], disposi
     mail = replace(mail, subject=XDM_PREFIX.sub("", mail.subject))
     archives, problems = _open_archives(mail.attachments, limits)
     envelope = headers.get("return-path", "").strip("<>") or mail.from_addr
-    draft = email_convert.request_draft(mail, raw, disposition, envelope, sender, today)
+    draft = email_convert.request_draft(mail, raw, disposition, envelope, sender, today, trust="mssante")
     draft.channel, draft.trust, draft.source_key = "mssante", "mssante", source_key(mail, raw)
+    if sender is not None:  # authenticated by the trust space and found by that address: established
+        draft.requester = Requester(kind=email_convert.ROLE_TO_KIND.get(sender.role, "other"),
+                                    name=sender.display_name, email=mail.from_addr, rpps=sender.rpps)
+        draft.claimed_rpps = None
     for archive in archives:
         draft.attachments += [AttachmentDraft(d.filename, d.content_type, d.content) for d in archive.documents]
         worker = _worker(archive)

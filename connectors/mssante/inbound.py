@@ -5,8 +5,9 @@ Contract: ``await Inbound(hub, config, mailbox).handle(raw)`` returns a short ou
 ``report``, ``own``, ``ignored``) once the hub has committed what the message became; it raises only when the hub
 could not commit (the reader then leaves the message unflagged and reads it again; intake is idempotent on the
 sender + Message-ID key). The sender is the MSSanté address in ``From`` (the trust space authenticated it), looked up
-in the directory by that address. An MDN is queued, after the commit, when the sender asked for one (see
-``reports.mdn_wanted``) and the message was new.
+in the directory by that address (``practitioners.mssante``, else the directory email): that entry is the
+established requester (RPPS, role, name), never an RPPS quoted in the text. An MDN is queued, after the commit,
+when the sender asked for one (see ``reports.mdn_wanted``) and the message was new.
 """
 
 from __future__ import annotations
@@ -53,8 +54,7 @@ class Inbound:
             result = await self.hub.intake.add_message(convert.message_draft(mail, raw, thread_id, kind), actor)
             created, outcome = result.created, "message"
         else:
-            rpps = None if mail.broken else convert.email_convert.extract.find_rpps(mail.text)
-            sender = await self.hub.directory.known_sender(mail.from_addr, rpps)
+            sender = await self.hub.directory.mssante_sender(mail.from_addr) if mail.from_addr else None
             draft = convert.request_draft(mail, raw, headers, disposition, sender, date.today(), self.limits)
             submitted = await self.hub.intake.submit(draft, actor)
             thread_id, created, outcome = submitted.thread_id, submitted.created, "request"
