@@ -204,7 +204,8 @@ async def test_two_instances_read_the_mailbox_once(demo_hub: Hub, operator: tupl
     pki, dovecot = operator
     for n in range(4):
         dovecot.deliver(gp_message(f"Bonjour, demande {n}, SIRET 44306184100047."))
-    demo_hub.settings = mss_settings(demo_hub.settings, pki, dovecot, 1)
+    # a lease long enough that a loaded machine never lets it lapse between renewals; stop() releases it
+    demo_hub.settings = mss_settings(demo_hub.settings, pki, dovecot, 1, lease="15")
     first, second = connector(), connector()
     servers = [Server(demo_hub, [c], ("mssante",)) for c in (first, second)]
     await asyncio.gather(*(s.start() for s in servers))
