@@ -5,7 +5,8 @@ the audit entry, and the actor's read mark. Writing to an unverified sender need
 
 Contract: every function takes ``(hub, viewer, thread_id, …, source)`` and returns an :class:`ActionResult`;
 raises ``NotFound`` (not visible), ``Forbidden`` (visible read-only), ``Conflict`` (status does not allow it) or
-``Invalid`` (bad input) with a French message; nothing is changed when it raises.
+``Invalid`` (bad input) with a French message; nothing is changed when it raises. A write-back to the sender
+(reply, ask-info) first passes the consent gate (``hub.consent.gate``): ``ConsentRefused`` (403), audited.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.consent.gate import ConsentRefused, check_transfer
+from hub.consent.purposes import reply_purpose
 from hub.inbox.access import Viewer, actions_for
 from hub.inbox.errors import Conflict, Forbidden, Invalid
 from hub.inbox.reassign import Target, reassign_request
@@ -28,6 +31,7 @@ if TYPE_CHECKING:
     from hub.core import Hub
 
 MAX_TEXT = 20_000
+WHAT_FR = {"reply": "réponse à l'expéditeur", "info-request": "demande de précisions à l'expéditeur"}
 
 
 @dataclass
@@ -130,12 +134,20 @@ async def _write_back(hub: Hub, viewer: Viewer, thread_id: str, body: str, actio
     """A message from the physician to the sender (``action`` moves the Task; ``kind`` names the message).
     ``confirmed``: the physician confirmed sending to an unverified sender (else ``ConfirmationNeeded``)."""
 
-    async def work(session: AsyncSession, thread: Thread, request: Request, level: str) -> ActionResult:
+    async def work(session: AsyncSession, thread: Thread, request: Request, level: str
+                   ) -> ActionResult | ConsentRefused:
+        if action in actions_for(level):  # the consent gate (hub.consent.gate), whatever carries the message
+            refused = await check_transfer(hub, session, request, reply_purpose(
+                request.event, request.requester_kind, thread.channel), viewer.actor(source), WHAT_FR[kind])
+            if refused is not None:
+                return refused  # its audit entry commits; nothing else changed
         await _transition(hub, session, viewer, request, level, action, source)
         message_id = await _send_out(hub, session, viewer, thread, request, kind, body, source, confirmed)
         return _result(request, message_id)
 
     result = await with_visible(hub, viewer, thread_id, source, work, for_update=True)
+    if isinstance(result, ConsentRefused):
+        raise result
     hub.outbox.wakeup.set()
     return result
 

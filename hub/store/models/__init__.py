@@ -1,6 +1,7 @@
 """All tables; importing this package registers them on ``Base.metadata``."""
 
 from hub.store.models.base import Base, UTCDateTime, new_id, utcnow
+from hub.store.models.consent import ConsentDecision, ConsentSubject, Recommendation  # noqa: F401 (issue 13)
 from hub.store.models.directory import Centre, Employer, Practitioner, Structure, StructureCommune, Team
 from hub.store.models.mailbox import MailboxLease
 from hub.store.models.messaging import (
