@@ -26,6 +26,7 @@ from hub.directory.service import DirectoryService
 from hub.followup import FollowUps
 from hub.intake.replies import ReplyFinder
 from hub.intake.service import IntakeService
+from hub.mailbox import MailboxService
 from hub.notices import Notices
 from hub.outbox import Outbox
 from hub.routing import Router
@@ -54,6 +55,7 @@ class Hub:
     directory: DirectoryService = field(init=False)
     client_tasks: ClientTasks = field(init=False)
     return_paths: ReturnPaths = field(init=False)
+    mailbox: MailboxService = field(init=False)
     services: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -68,6 +70,7 @@ class Hub:
         self.directory = DirectoryService(self.db)
         self.client_tasks = ClientTasks(self.db, self.sealer, self.audit,
                                         consent=ConsentKeys(self.sealer, self.hasher, self.audit))
+        self.mailbox = MailboxService(self.db, self.outbox)
 
     def use_settings(self, settings: Settings) -> None:
         self.settings = settings

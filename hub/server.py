@@ -1,6 +1,7 @@
 """``guichet serve``: run the HTTP app, the connectors' listeners and the outbox worker until a signal.
 
-Roles: ``api`` (HTTP), ``smtp`` (mail intake, started by the SMTP connector), ``worker`` (outbox delivery).
+Roles: ``api`` (HTTP), ``smtp`` (mail intake, started by the SMTP connector), ``worker`` (outbox delivery),
+``mssante`` (the MSSanté mailbox reader, started by its connector when configured).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from hub.tls import server_context
 from hub.web.app import build_app
 
 log = logging.getLogger(__name__)
-ROLES = ("api", "smtp", "worker")
+ROLES = ("api", "smtp", "worker", "mssante")
 
 
 class Server:

@@ -21,7 +21,7 @@ def register(sub: Any) -> None:
                                    "réception SMTP et l'envoi des courriels en file d'attente. Plusieurs "
                                    "processus peuvent se partager le travail sur une même base PostgreSQL.")
     p.add_argument("--role", default=",".join(ROLES),
-                   help="rôles de ce processus, séparés par des virgules : api, smtp, worker (défaut : tous)")
+                   help="rôles de ce processus, séparés par des virgules : api, smtp, worker, mssante (défaut : tous)")
     p.set_defaults(func=run)
 
 

@@ -292,7 +292,7 @@ class IntakeService:
                         dedupe_key=draft.source_key, trust=draft.trust, claimed_rpps=draft.claimed_rpps)
                     if request is not None:
                         request.last_activity_at = request.updated_at = utcnow()
-                        if request.status == "on-hold":
+                        if request.status == "on-hold" and draft.kind not in ("receipt", "bounce"):
                             request.status, request.business_status = "in-progress", "sender-answered"
                     await self.audit.record(session, actor=actor, action="create", entity_type="Communication",
                                             entity_id=message_id, detail=f"thread {draft.thread_id}")
