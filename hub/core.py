@@ -18,6 +18,7 @@ from hub.intake.service import IntakeService
 from hub.notices import Notices
 from hub.outbox import Outbox
 from hub.routing import Router
+from hub.scale.ratelimit import RateLimits
 from hub.store.db import Database
 from hub.store.sealing import Sealer
 
@@ -37,12 +38,14 @@ class Hub:
     outbox: Outbox = field(init=False)
     intake: IntakeService = field(init=False)
     notices: Notices = field(init=False)
+    limits: RateLimits = field(init=False)
     services: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.outbox = Outbox(self)
         self.intake = IntakeService(self)
         self.notices = Notices(self)
+        self.limits = RateLimits(self.db, self.keystore.index_key())
 
     @classmethod
     def open(cls, settings: Settings, router: Router | None = None) -> Hub:

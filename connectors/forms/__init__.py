@@ -19,10 +19,11 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from connectors.forms.guard import CsrfGuard, RateLimiter
+from connectors.forms.guard import CsrfGuard
 from connectors.forms.uploads import Limits
 from connectors.forms.views import JINJA, PARIS, FormsSite
 from hub.plugins import HttpOnlyConnector
+from hub.scale.ratelimit import Bucket
 
 if TYPE_CHECKING:
     from hub.core import Hub
@@ -48,9 +49,11 @@ def build_site(hub: Hub) -> FormsSite:
     return FormsSite(
         hub=hub, csrf=CsrfGuard(hub.keystore.index_key(), secure=secure, public_url=hub.settings.public_url),
         limits=limits,
-        submissions=RateLimiter(int(extra.get("forms_submissions_per_hour", 10))),
-        posts=RateLimiter(int(extra.get("forms_posts_per_hour", 60))),
-        searches=RateLimiter(int(extra.get("forms_searches_per_hour", 120))),
+        submissions=hub.limits.limit(Bucket.per_hour("forms-submissions",
+                                                     int(extra.get("forms_submissions_per_hour", 10)))),
+        posts=hub.limits.limit(Bucket.per_hour("forms-posts", int(extra.get("forms_posts_per_hour", 60)))),
+        searches=hub.limits.limit(Bucket.per_hour("forms-searches",
+                                                  int(extra.get("forms_searches_per_hour", 120)))),
         trusted_proxies=tuple(proxies.split(",") if isinstance(proxies, str) else proxies))
 
 
@@ -78,4 +81,4 @@ def connector() -> FormsConnector:
     return FormsConnector()
 
 
-__all__ = ["SITE", "FormsConnector", "RateLimiter", "connector"]
+__all__ = ["SITE", "FormsConnector", "connector"]

@@ -7,7 +7,8 @@ Contract:
   the same one for an unknown address, a wrong password or a disabled account; after ``MAX_FAILURES``
   consecutive failures the account is locked for ``LOCK_MINUTES`` ("compte temporairement bloqué, réessayez
   dans N minutes"), even for the right password; every failure also waits a little longer than the last.
-  Every attempt is audited (action ``login``; no password, no health data).
+  Every attempt is audited (action ``login``; no password, no health data). Attempts from one address are also
+  limited (``LOGIN_PER_ADDRESS``, a bucket shared by every instance through the database): 429 beyond it.
 - ``await current(hub, request)`` returns the :class:`SessionInfo` behind the request's cookie or ``None``
   (expired, unknown, account disabled).
 - ``await logout(hub, token)`` deletes the session row.
@@ -36,6 +37,7 @@ from sqlalchemy import delete, select
 
 from hub.accounts import hash_password, verify_password
 from hub.audit import Actor
+from hub.scale.ratelimit import Bucket
 from hub.store.models import User, WebSession, utcnow
 
 if TYPE_CHECKING:
@@ -48,6 +50,7 @@ MAX_FAILURES = 5
 LOCK_MINUTES = 15
 FAILURE_DELAY = 0.05  # seconds, doubled at each consecutive failure, capped at 2 s
 BAD_CREDENTIALS = "Adresse électronique ou mot de passe incorrect."
+LOGIN_PER_ADDRESS = Bucket("login-address", rate=30 / 600, burst=30)  # 30 attempts, then one every 20 s
 _DUMMY_HASH = hash_password("not-a-real-password-000")
 
 
@@ -85,6 +88,10 @@ async def login(hub: Hub, email: str, password: str, source: str | None = None) 
     email = (email or "").strip().lower()
     actor = Actor(f"login:{email[:150]}", source)
     now, failures = utcnow(), 0
+    wait = await hub.limits.take(LOGIN_PER_ADDRESS, source or "unknown")
+    if wait > 0:
+        raise LoginRefused(f"Trop de tentatives de connexion depuis cette adresse, réessayez dans "
+                           f"{max(1, math.ceil(wait))} secondes.", 429)
     async with hub.db.session() as session:
         async with session.begin():
             user = (await session.execute(select(User).where(User.email == email).with_for_update())
