@@ -19,6 +19,7 @@ from hub.notices import Notices
 from hub.outbox import Outbox
 from hub.routing import Router
 from hub.scale.ratelimit import RateLimits
+from hub.scale.wakeups import install_notify
 from hub.store.db import Database
 from hub.store.sealing import Sealer
 
@@ -46,6 +47,7 @@ class Hub:
         self.intake = IntakeService(self)
         self.notices = Notices(self)
         self.limits = RateLimits(self.db, self.keystore.index_key())
+        install_notify(self.db)  # PostgreSQL: new outbox rows wake the workers of every instance
 
     @classmethod
     def open(cls, settings: Settings, router: Router | None = None) -> Hub:

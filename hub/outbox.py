@@ -2,10 +2,12 @@
 
 Contract:
 - ``outbox.enqueue_email(session, purpose, email, thread_id)`` adds a row in the caller's transaction.
-- ``OutboxWorker(hub, transports).run_once()`` claims due rows (a lease: ``next_attempt_at`` moves forward, with
-  ``FOR UPDATE SKIP LOCKED`` on PostgreSQL so several workers share the queue), hands each to the transport of its
-  ``kind``, then marks it ``sent``, or schedules a retry with exponential backoff, or ``dead`` after
-  ``max_attempts`` (or at once on a permanent failure). A crash mid-delivery leaves the row due again after the lease.
+- ``OutboxWorker(hub, transports).run_once()`` claims due rows (``claimed_by`` names the worker and a short lease
+  moves ``next_attempt_at`` forward, with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL so several workers share the
+  queue), hands each to the transport of its ``kind``, then marks it ``sent``, or schedules a retry with
+  exponential backoff, or ``dead`` after ``max_attempts`` (or at once on a permanent failure). While it runs, a
+  heartbeat renews the lease of the rows it holds (``hub.scale.claims``): a worker that dies mid-delivery loses them
+  one lease later (seconds), and another worker takes them over.
 """
 
 from __future__ import annotations
@@ -19,13 +21,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.scale.claims import DEFAULT_LEASE, ClaimHeartbeat, new_holder
 from hub.store.models import OutboxItem, new_id, utcnow
 
 if TYPE_CHECKING:
     from hub.core import Hub
 
 log = logging.getLogger(__name__)
-LEASE = timedelta(minutes=5)
 
 
 class TransientDeliveryError(Exception):
@@ -79,11 +81,14 @@ class Outbox:
 
 class OutboxWorker:
     def __init__(self, hub: Hub, transports: dict[str, Transport], batch: int = 20,
-                 idle_seconds: float = 1.0) -> None:
+                 idle_seconds: float = 1.0, lease: timedelta = DEFAULT_LEASE, holder: str | None = None) -> None:
         self.hub = hub
         self.transports = transports
         self.batch = batch
         self.idle_seconds = idle_seconds
+        self.lease = lease
+        self.holder = holder or new_holder()
+        self.heartbeat = ClaimHeartbeat(hub.db, self.holder, lease)
         self._stopping = asyncio.Event()
 
     async def claim(self) -> list[OutboxItem]:
@@ -98,14 +103,14 @@ class OutboxWorker:
             items = list((await session.execute(query)).scalars())
             for item in items:
                 item.attempts += 1
-                item.next_attempt_at = now + LEASE
+                item.next_attempt_at, item.claimed_by = now + self.lease, self.holder
         return items
 
     async def deliver(self, item: OutboxItem) -> str:
         async with self.hub.db.session() as session, session.begin():
             row = await session.get(OutboxItem, item.id)
-            if row is None or row.status != "pending":
-                return "gone"
+            if row is None or row.status != "pending" or row.claimed_by != self.holder:
+                return "gone"  # delivered, or taken over after this worker's lease lapsed
             payload = await self.hub.outbox.payload(session, row)
         error: str | None = None
         permanent = False
@@ -119,6 +124,9 @@ class OutboxWorker:
             row = await session.get(OutboxItem, item.id)
             if row is None:
                 return "gone"
+            if row.claimed_by != self.holder:
+                log.warning("outbox %s was taken over by another worker during its delivery", row.id)
+            row.claimed_by = None
             if error is None:
                 row.status, row.sent_at, row.last_error = "sent", utcnow(), None
             elif permanent or row.attempts >= self.hub.settings.outbox_max_attempts:
@@ -136,6 +144,14 @@ class OutboxWorker:
 
     async def run(self) -> None:
         wakeup = self.hub.outbox.wakeup
+        heartbeat = asyncio.get_running_loop().create_task(self.heartbeat.run())
+        try:
+            await self._loop(wakeup)
+        finally:
+            self.heartbeat.stop()
+            await heartbeat
+
+    async def _loop(self, wakeup: asyncio.Event) -> None:
         while not self._stopping.is_set():
             try:
                 done = await self.run_once()

@@ -15,6 +15,8 @@ from aiohttp import web
 from hub.core import Hub
 from hub.outbox import OutboxWorker, Transport
 from hub.plugins import Connector
+from hub.scale.config import ScaleConfig
+from hub.scale.wakeups import OutboxListener
 from hub.tls import server_context
 from hub.web.app import build_app
 
@@ -32,6 +34,8 @@ class Server:
         self.runner: web.AppRunner | None = None
         self.worker: OutboxWorker | None = None
         self._worker_task: asyncio.Task[None] | None = None
+        self.listener: OutboxListener | None = None
+        self._listener_task: asyncio.Task[None] | None = None
         self.http_port: int | None = None
 
     async def start(self) -> list[str]:
@@ -57,7 +61,16 @@ class Server:
             transports: dict[str, Transport] = {}
             for connector in self.connectors:
                 transports.update(connector.transports(self.hub))
-            self.worker = OutboxWorker(self.hub, transports)
+            scale = ScaleConfig.from_settings(settings)
+            self.worker = worker = OutboxWorker(self.hub, transports, idle_seconds=scale.poll_seconds,
+                                                lease=scale.lease)
+            if self.hub.db.is_postgres and scale.listen:
+
+                def polling(listening: bool) -> None:
+                    worker.idle_seconds = scale.listen_poll_seconds if listening else scale.poll_seconds
+
+                self.listener = OutboxListener(self.hub.db, self.hub.outbox.wakeup, on_state=polling)
+                self._listener_task = asyncio.create_task(self.listener.run())
             self._worker_task = asyncio.create_task(self.worker.run())
         return urls
 
@@ -66,6 +79,9 @@ class Server:
             self.worker.stop()
         if self._worker_task is not None:
             await self._worker_task
+        if self.listener is not None and self._listener_task is not None:
+            self.listener.stop()
+            await self._listener_task
         for connector in self.connectors:
             await connector.stop()
         if self.runner is not None:
