@@ -177,3 +177,52 @@ def _toml(value: object) -> str:
     if isinstance(value, int | float):
         return str(value)
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class PrivatePostgres:
+    """A throw-away PostgreSQL cluster of this test alone (``initdb`` + ``pg_ctl`` as the ``postgres`` user, in a
+    temporary directory, on a free port of 127.0.0.1), so that a test may stop and restart *its* server without
+    touching the shared one."""
+
+    def __init__(self) -> None:
+        bins = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+        if not bins or os.geteuid() != 0 or not Path("/usr/sbin/runuser").exists():
+            raise RuntimeError("needs root, runuser and the PostgreSQL server binaries")
+        self.bin = bins[-1].parent
+        self.port = free_port()
+        import tempfile
+
+        self.dir = Path(tempfile.mkdtemp(prefix="guichet-pg-"))
+        self.data = self.dir / "data"
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _as_postgres(self, *args: str) -> None:
+        subprocess.run(["/usr/sbin/runuser", "-u", "postgres", "--", *args], check=True, capture_output=True,
+                       timeout=120)
+
+    def init(self) -> None:
+        subprocess.run(["chown", "postgres:postgres", str(self.dir)], check=True)
+        self._as_postgres(str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres",
+                          "--no-sync", "-E", "UTF8")
+        self.start()
+
+    def start(self) -> None:
+        options = (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
+                   "-c max_connections=60")
+        self._as_postgres(str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options, "-l",
+                          str(self.dir / "server.log"), "-w", "-t", "60", "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        self._as_postgres(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "-t", "60", "stop")
+
+    def destroy(self) -> None:
+        import shutil
+
+        try:
+            self.stop("immediate")
+        except subprocess.CalledProcessError:
+            pass
+        shutil.rmtree(self.dir, ignore_errors=True)
