@@ -88,3 +88,30 @@ async def test_login_attempts_per_address_are_counted_across_instances(hub: Hub)
         assert refused.value.status == 401
     finally:
         await other.db.dispose()
+
+
+async def test_a_lease_has_one_holder_until_it_expires_or_is_released(hub: Hub) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from hub.scale.leases import Leases
+
+    now = [datetime(2026, 1, 5, 9, 0, tzinfo=UTC)]
+    ttl = timedelta(seconds=10)
+    other = Hub.open(hub.settings)
+    a, b = Leases(hub.db, clock=lambda: now[0]), Leases(other.db, clock=lambda: now[0])
+    try:
+        assert await a.acquire("mssante-reader", "a", ttl)
+        assert not await b.acquire("mssante-reader", "b", ttl)
+        now[0] += timedelta(seconds=8)
+        assert await a.acquire("mssante-reader", "a", ttl)  # renewed: runs until 9:00:18
+        now[0] += timedelta(seconds=8)
+        assert not await b.acquire("mssante-reader", "b", ttl)
+        now[0] += timedelta(seconds=3)  # a stopped renewing: b takes over
+        assert await b.acquire("mssante-reader", "b", ttl)
+        assert not await a.acquire("mssante-reader", "a", ttl)
+        await b.release("mssante-reader", "b")
+        assert await a.acquire("mssante-reader", "a", ttl)
+        results = await asyncio.gather(*[(a if i % 2 else b).acquire("other-job", f"h{i}", ttl) for i in range(10)])
+        assert results.count(True) == 1
+    finally:
+        await other.db.dispose()
