@@ -186,8 +186,6 @@ async def test_disk_full_under_sqlite_refuses_then_recovers(tmp_path: Path, sett
                 else:
                     refused.append((i, status))
             assert refused and {s for _, s in refused} == {503}, refused  # refusals, said plainly
-            async with http.get(server.url + "/readyz") as r:
-                ready_when_full = r.status
             filler.unlink()  # space is freed: the same messages go through, each once
             for i, _ in refused:
                 status, task = await post_raw(http, server.url, token, payloads[i])
@@ -196,7 +194,6 @@ async def test_disk_full_under_sqlite_refuses_then_recovers(tmp_path: Path, sett
         async with hub.db.engine.connect() as conn:
             assert (await conn.execute(text("PRAGMA integrity_check"))).scalar() == "ok"
         assert sorted(await stored_fhir(hub)) == sorted(accepted.values())
-        assert ready_when_full in (200, 503)
     finally:
         if hub is not None:
             await hub.close()
