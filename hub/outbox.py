@@ -153,13 +153,13 @@ class OutboxWorker:
 
     async def _loop(self, wakeup: asyncio.Event) -> None:
         while not self._stopping.is_set():
+            wakeup.clear()  # before the pass: a wake-up (NOTIFY, stop) that comes during it is not lost
             try:
                 done = await self.run_once()
             except Exception:  # noqa: BLE001 - storage down: keep the worker alive
                 log.exception("outbox worker pass failed")
                 done = 0
-            if done == 0:
-                wakeup.clear()
+            if done == 0 and not self._stopping.is_set():
                 try:
                     await asyncio.wait_for(wakeup.wait(), timeout=self.idle_seconds)
                 except TimeoutError:
