@@ -14,7 +14,7 @@ from aiohttp import web
 
 from hub.core import Hub
 from hub.outbox import OutboxWorker, Transport
-from hub.plugins import Connector
+from hub.plugins import Connector, check_connector_settings
 from hub.scale.config import ScaleConfig
 from hub.scale.wakeups import OutboxListener
 from hub.tls import server_context
@@ -40,6 +40,8 @@ class Server:
 
     async def start(self) -> list[str]:
         settings, urls = self.hub.settings, []
+        check_connector_settings(self.connectors, settings)  # a bad setting stops us before anything listens
+        scale = ScaleConfig.from_settings(settings)
         app = build_app(self.hub, self.connectors)
         if "api" in self.roles:
             self.runner = web.AppRunner(app, access_log=None)
@@ -52,7 +54,8 @@ class Server:
             sockets = getattr(server, "sockets", None) or []
             self.http_port = sockets[0].getsockname()[1] if sockets else settings.http_port
             if settings.http_port == 0:  # an ephemeral port (tests): links in emails must name the real one
-                self.hub.settings = settings = settings.with_(http_port=self.http_port)
+                settings = settings.with_(http_port=self.http_port)
+                self.hub.use_settings(settings)
             scheme = "https" if ssl_ctx else "http"
             urls.append(f"{scheme}://{settings.http_host}:{self.http_port}/")
         for connector in self.connectors:
@@ -61,9 +64,9 @@ class Server:
             transports: dict[str, Transport] = {}
             for connector in self.connectors:
                 transports.update(connector.transports(self.hub))
-            scale = ScaleConfig.from_settings(settings)
-            self.worker = worker = OutboxWorker(self.hub, transports, idle_seconds=scale.poll_seconds,
-                                                lease=scale.lease)
+            self.worker = worker = OutboxWorker(self.hub.db, self.hub.outbox, transports,
+                                                self.hub.settings.outbox_max_attempts,
+                                                idle_seconds=scale.poll_seconds, lease=scale.lease)
             if self.hub.db.is_postgres and scale.listen:
 
                 def polling(listening: bool) -> None:

@@ -54,8 +54,8 @@ async def holders(hub: Hub) -> list[str | None]:
 async def test_claims_are_kept_while_renewed_and_taken_over_when_not(hub: Hub) -> None:
     await enqueue(hub, 3)
     stuck, recorder = Stuck(), Recorder()
-    a = OutboxWorker(hub, {"email": stuck}, lease=LEASE, batch=3)
-    b = OutboxWorker(hub, {"email": recorder}, lease=LEASE)
+    a = OutboxWorker(hub.db, hub.outbox, {"email": stuck}, lease=LEASE, batch=3)
+    b = OutboxWorker(hub.db, hub.outbox, {"email": recorder}, lease=LEASE)
     running = asyncio.get_running_loop().create_task(a.run())
     try:
         await wait_until(lambda: _async(stuck.started == 1))
@@ -78,8 +78,8 @@ async def test_claims_are_kept_while_renewed_and_taken_over_when_not(hub: Hub) -
 async def test_a_worker_does_not_deliver_a_row_taken_over(hub: Hub) -> None:
     await enqueue(hub, 1)
     recorder = Recorder()
-    a = OutboxWorker(hub, {"email": recorder}, lease=LEASE)
-    b = OutboxWorker(hub, {"email": recorder}, lease=LEASE)
+    a = OutboxWorker(hub.db, hub.outbox, {"email": recorder}, lease=LEASE)
+    b = OutboxWorker(hub.db, hub.outbox, {"email": recorder}, lease=LEASE)
     [item] = await a.claim()
     await asyncio.sleep(LEASE.total_seconds() + 0.2)  # a stalls, its lease lapses, b takes over and delivers
     assert await b.run_once() == 1
@@ -129,7 +129,7 @@ async def test_notify_wakes_the_listener_of_another_instance_and_survives_a_lost
 @pg_only
 async def test_an_idle_worker_wakes_on_notify_long_before_its_poll(hub: Hub) -> None:
     recorder = Recorder()
-    worker = OutboxWorker(hub, {"email": recorder}, idle_seconds=600)
+    worker = OutboxWorker(hub.db, hub.outbox, {"email": recorder}, idle_seconds=600)
     listener = OutboxListener(hub.db, hub.outbox.wakeup)
     tasks = [asyncio.get_running_loop().create_task(t) for t in (listener.run(), worker.run())]
     other = Hub.open(hub.settings)

@@ -12,6 +12,7 @@ from hub.core import Hub
 from hub.crypto.keystore import KeyStoreError
 from hub.plugins import load_connectors
 from hub.server import ROLES, serve_forever
+from hub.settings_check import SettingError
 from hub.store.migrate import is_current
 
 
@@ -43,7 +44,11 @@ def run(args: argparse.Namespace) -> int:
             print("Attention : GUICHET_PUBLIC_URL n'est pas défini. Avec plusieurs instances, donnez-leur la même "
                   "adresse publique : sinon un jeton d'accès émis par l'une est refusé par les autres.",
                   file=sys.stderr, flush=True)
-        await serve_forever(hub, load_connectors(), roles)
+        try:
+            await serve_forever(hub, load_connectors(), roles)
+        except SettingError as exc:
+            await hub.close()
+            return fail(str(exc))
         return 0
 
     return asyncio.run(main())

@@ -1,8 +1,9 @@
-"""The scale tunables, read once from ``guichet.toml`` (``Settings.extra``) and validated.
+"""The scale tunables, read once from ``guichet.toml`` (``Settings.extra``) and checked (``hub.settings_check``).
 
 ``outbox_lease_seconds`` (10): how long a worker's claim on an outbox row outlives its last heartbeat;
-``poll_seconds`` (1.0, or 5.0 while ``LISTEN`` works): how often idle loops look for work anyway;
-``listen`` (true): use PostgreSQL ``LISTEN/NOTIFY`` (turn off behind a transaction pooler).
+``poll_seconds`` (1.0): how often idle loops look for work when ``LISTEN`` is not working;
+``listen_poll_seconds`` (5.0): the same while ``LISTEN`` works (a safety net: the lapsed claims of a dead instance
+are found by polling); ``listen`` (true): use PostgreSQL ``LISTEN/NOTIFY`` (false behind a transaction pooler).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from hub.config import Settings
+from hub.settings_check import boolean, number
 
 
 @dataclass(frozen=True)
@@ -23,9 +25,8 @@ class ScaleConfig:
     @classmethod
     def from_settings(cls, settings: Settings) -> ScaleConfig:
         extra = settings.extra
-        lease = float(extra.get("outbox_lease_seconds", 10))
-        poll = float(extra.get("poll_seconds", 1.0))
-        if lease < 1 or poll <= 0:
-            raise ValueError("outbox_lease_seconds must be at least 1 and poll_seconds positive")
-        listen = str(extra.get("listen", True)).lower() not in ("false", "0", "no", "off")
-        return cls(timedelta(seconds=lease), poll, float(extra.get("listen_poll_seconds", max(poll, 5.0))), listen)
+        poll = number(extra, "poll_seconds", 1.0, minimum=0.05)
+        return cls(lease=timedelta(seconds=number(extra, "outbox_lease_seconds", 10.0, minimum=1.0)),
+                   poll_seconds=poll,
+                   listen_poll_seconds=number(extra, "listen_poll_seconds", max(poll, 5.0), minimum=0.05),
+                   listen=boolean(extra, "listen", True))
