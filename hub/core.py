@@ -15,6 +15,7 @@ from typing import Any
 from hub.audit import AuditLog
 from hub.client_tasks import ClientTasks
 from hub.config import Settings
+from hub.consent.registry import ConsentKeys
 from hub.crypto.envelope import Vault
 from hub.crypto.keystore import KeyStore
 from hub.crypto.lookup import LookupHasher
@@ -61,7 +62,8 @@ class Hub:
         self.follow_ups = FollowUps(self.db, self.audit)
         self.replies = ReplyFinder(self.db)
         self.directory = DirectoryService(self.db)
-        self.client_tasks = ClientTasks(self.db, self.sealer, self.audit)
+        self.client_tasks = ClientTasks(self.db, self.sealer, self.audit,
+                                        consent=ConsentKeys(self.sealer, self.hasher, self.audit))
         self.limits = RateLimits(self.db, self.keystore.index_key())
         install_notify(self.db)  # PostgreSQL: new outbox rows wake the workers of every instance
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
+from hub.consent.dispatch import RecommendationsWorker
 from hub.core import Hub
 from hub.outbox import OutboxWorker, Transport
 from hub.plugins import Connector, check_connector_settings
@@ -75,6 +76,8 @@ class Server:
                 self.listener = OutboxListener(self.hub.db, self.hub.outbox.wakeup, on_state=polling)
                 self._listener_task = asyncio.create_task(self.listener.run())
             self._worker_task = asyncio.create_task(self.worker.run())
+            self.recommendations = RecommendationsWorker(self.hub)  # issue 13: delayed pré-reprise letters
+            self._reco_task: asyncio.Task[None] | None = asyncio.create_task(self.recommendations.run())
         return urls
 
     async def stop(self) -> None:
@@ -85,6 +88,10 @@ class Server:
         if self.listener is not None and self._listener_task is not None:
             self.listener.stop()
             await self._listener_task
+        reco_task = getattr(self, "_reco_task", None)
+        if reco_task is not None:
+            self.recommendations.stop()
+            await reco_task
         for connector in self.connectors:
             await connector.stop()
         if self.runner is not None:

@@ -171,7 +171,7 @@ async def test_capability_statement_and_openapi(two: Two) -> None:
         statement = CapabilityStatement.model_validate(await r.json(content_type=None))
     assert statement.fhirVersion == "4.0.1"
     assert statement.rest is not None
-    assert {res.type for res in statement.rest[0].resource or []} == {"Task", "Communication"}
+    assert {res.type for res in statement.rest[0].resource or []} == {"Task", "Communication", "Consent"}
     async with two.http.get(two.url + "/openapi.json") as r:
         doc = await r.json()
     assert doc["servers"] == [{"url": two.url}]

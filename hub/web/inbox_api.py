@@ -4,7 +4,8 @@ French in one middleware, ``hub.web.inbox_errors``).
 Routes: ``POST /api/login`` ``{"email","password"}`` (sets the session cookie, returns ``csrf_token``),
 ``POST /api/logout``, ``GET /api/session``, ``GET /api/inbox?box=&limit=&cursor=``, ``GET /api/inbox/counts``,
 ``GET /api/search?q=``, ``GET /api/threads/{id}``,
-``POST /api/threads/{id}/accept|reply|ask-info|reassign|reroute|close``.
+``POST /api/threads/{id}/accept|reply|ask-info|reassign|reroute|close`` (``reply`` and ``ask-info`` to an
+unverified sender need ``"confirm_unverified": true``, else 409).
 Every POST but login carries the session's CSRF token in ``X-CSRF-Token`` (see ``hub.web.auth``).
 """
 
@@ -125,9 +126,11 @@ async def api_action(request: web.Request) -> web.Response:
     if action == "accept":
         result = await actions.accept(hub, viewer, thread_id, source)
     elif action == "reply":
-        result = await actions.reply(hub, viewer, thread_id, _str(data, "text"), source)
+        result = await actions.reply(hub, viewer, thread_id, _str(data, "text"), source,
+                                     data.get("confirm_unverified") is True)
     elif action == "ask-info":
-        result = await actions.ask_info(hub, viewer, thread_id, _str(data, "text"), source)
+        result = await actions.ask_info(hub, viewer, thread_id, _str(data, "text"), source,
+                                        data.get("confirm_unverified") is True)
     elif action == "reroute":
         result = await actions.reroute(hub, viewer, thread_id, source)
     elif action == "reassign":
