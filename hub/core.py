@@ -30,6 +30,8 @@ from hub.mailbox import MailboxService
 from hub.notices import Notices
 from hub.outbox import Outbox
 from hub.routing import Router
+from hub.scale.ratelimit import RateLimits
+from hub.scale.wakeups import install_notify
 from hub.store.db import Database
 from hub.store.key_guard import install as install_key_guard
 from hub.store.sealing import Sealer
@@ -56,6 +58,7 @@ class Hub:
     client_tasks: ClientTasks = field(init=False)
     return_paths: ReturnPaths = field(init=False)
     mailbox: MailboxService = field(init=False)
+    limits: RateLimits = field(init=False)
     services: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -71,6 +74,8 @@ class Hub:
         self.client_tasks = ClientTasks(self.db, self.sealer, self.audit,
                                         consent=ConsentKeys(self.sealer, self.hasher, self.audit))
         self.mailbox = MailboxService(self.db, self.outbox)
+        self.limits = RateLimits(self.db, self.keystore.index_key())
+        install_notify(self.db)  # PostgreSQL: new outbox rows wake the workers of every instance
 
     def use_settings(self, settings: Settings) -> None:
         self.settings = settings
