@@ -5,9 +5,8 @@ or withdraw a decision), ``GET /inbox/threads/{id}/recommandations`` (write them
 with ``etape=relire`` (the letters as they will leave, or why they cannot) or ``etape=envoyer`` (send).
 JSON: ``GET|POST /api/threads/{id}/consents`` (``{"purpose","decision","channel","date","note"}``),
 ``POST /api/threads/{id}/recommendations`` (``{"text","checklist","recipients","addresses","worker_informed",
-"send"}``: without ``"send": true`` it only reviews). Errors as the inbox's (French; ``ConsentRefused`` is
-403), translated by the inbox's one error middleware (``hub.web.inbox_errors``); a refused form is shown again with
-the reason next to it.
+"send"}``: without ``"send": true`` it only reviews). Errors as the inbox's, turned into HTTP by
+``hub.web.inbox_errors`` (French; ``ConsentRefused`` is 403).
 """
 
 from __future__ import annotations
