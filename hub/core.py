@@ -17,6 +17,7 @@ from hub.crypto.lookup import LookupHasher
 from hub.intake.service import IntakeService
 from hub.notices import Notices
 from hub.outbox import Outbox
+from hub.rights import RightsTable
 from hub.routing import Router
 from hub.store.db import Database
 from hub.store.sealing import Sealer
@@ -38,8 +39,10 @@ class Hub:
     intake: IntakeService = field(init=False)
     notices: Notices = field(init=False)
     services: dict[str, Any] = field(default_factory=dict)
+    rights: RightsTable = field(init=False)
 
     def __post_init__(self) -> None:
+        self.rights = RightsTable.from_settings(self.settings)  # an unknown role or right stops the start-up
         self.outbox = Outbox(self)
         self.intake = IntakeService(self)
         self.notices = Notices(self)

@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.audit import Actor
+from hub.inbox.authorship import COORDINATION, authored
 from hub.intake.drafts import RequestDraft
 from hub.outbox import OutboundEmail
 from hub.routing import Decision
@@ -119,8 +120,10 @@ class Notices:
 
     # -- physician → requester ------------------------------------------------------------------------
     async def on_outbound(self, session: AsyncSession, thread: Thread, request: Request, message_id: str,
-                          kind: str, text: str, to: str | None = None, in_reply_to: str | None = None) -> None:
-        """A physician's reply (``kind="reply"``) or question (``"info-request"``) to an email requester."""
+                          kind: str, text: str, to: str | None = None, in_reply_to: str | None = None,
+                          author: str | None = None) -> None:
+        """A reply (``kind="reply"``) or question (``"info-request"``) to an email requester, signed by ``author``
+        (``hub.inbox.authorship``: who wrote it and in what role)."""
         if thread.channel != "email":
             return
         if not to:
@@ -138,9 +141,9 @@ class Notices:
         if in_reply_to:
             headers["In-Reply-To"] = in_reply_to
             headers["References"] = " ".join(references)
-        label = "Réponse du médecin du travail" if kind == "reply" else "Demande de précisions du médecin du travail"
-        body = (f"{text.rstrip()}\n\n-- \nRéférence : {thread.reference}. Pour répondre, utilisez simplement la "
-                f"fonction « Répondre » de votre messagerie : votre réponse sera rattachée à ce dossier.\n"
+        label = authored(kind, author or COORDINATION)
+        body = (f"{text.rstrip()}\n\n-- \n{label}.\nRéférence : {thread.reference}. Pour répondre, utilisez "
+                "simplement la fonction « Répondre » de votre messagerie : votre réponse sera rattachée à ce dossier.\n"
                 f"{SIGNATURE}\n")
         self.hub.outbox.enqueue_email(session, kind, OutboundEmail(
             to=[to], subject=f"[{thread.reference}] {label}", text=body, from_addr=self.from_addr,

@@ -81,7 +81,8 @@ async def api_session(request: web.Request) -> web.Response:
     info, viewer = await authenticate(request, json_api=True)
     return web.json_response({"email": viewer.email, "role": viewer.role, "name": viewer.label,
                               "csrf_token": info.csrf_token, "triage": viewer.triage,
-                              "stands_in_for": list(viewer.stands_in_for)})
+                              "stands_in_for": list(viewer.stands_in_for), "role_label": viewer.role_label,
+                              "rights": sorted(viewer.rights)})
 
 
 async def api_inbox(request: web.Request) -> web.Response:

@@ -22,6 +22,7 @@ from multidict import MultiDictProxy
 from hub.inbox.access import Viewer, load_viewer
 from hub.inbox.task_status import BOX_LABELS, STATUS_LABELS, status_label
 from hub.intake.service import requester_label
+from hub.rights import close_right
 from hub.web.auth import SessionInfo, current, same_origin, tokens_match
 from hub.web.keys import HUB
 
@@ -40,7 +41,7 @@ def setup_templates(app: web.Application) -> None:
                                undefined=jinja2.StrictUndefined)
     env.globals.update(status_label=status_label, box_labels=BOX_LABELS, status_labels=STATUS_LABELS,
                        requester_label=requester_label, event_label=lambda e: EVENT_LABELS.get(e, e),
-                       cause_label=lambda c: CAUSE_LABELS.get(c, c))
+                       cause_label=lambda c: CAUSE_LABELS.get(c, c), close_right=close_right)
     env.filters["frdate"] = _frdate
 
 
@@ -76,7 +77,7 @@ async def authenticate(request: web.Request, json_api: bool) -> tuple[SessionInf
         target = request.path_qs if request.method == "GET" else "/inbox"
         raise web.HTTPSeeOther(f"/inbox/login?next={quote(target, safe='')}")
     async with hub.db.session() as session:
-        viewer = await load_viewer(session, info.user, date.today())
+        viewer = await load_viewer(session, info.user, date.today(), hub.rights)
     return info, viewer
 
 

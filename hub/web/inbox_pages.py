@@ -204,8 +204,8 @@ async def attachment(request: web.Request) -> web.StreamResponse:
     try:
         name, content_type, content = await threads.download(request.app[HUB], viewer, request.match_info["id"],
                                                              client_source(request))
-    except NotFound as exc:
-        return render(request, "inbox/error.html", _base(info, viewer, {}, message=exc.message), 404)
+    except InboxError as exc:
+        return render(request, "inbox/error.html", _base(info, viewer, {}, message=exc.message), exc.status)
     safe = "".join(c for c in name if c.isprintable() and c not in '"\\/') or "piece-jointe"
     return web.Response(body=content, headers={
         "Content-Type": "application/octet-stream" if content_type.startswith("text/html") else content_type,

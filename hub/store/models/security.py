@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.store.models.base import Base, UTCDateTime, utcnow
 
-USER_ROLES = ("physician", "nurse", "assistant", "coordinator", "admin")
+USER_ROLES = ("physician", "nurse", "assistant", "coordinator", "admin", "direction")  # = hub.rights.ROLES
 
 
 class User(Base):
