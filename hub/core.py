@@ -17,7 +17,7 @@ from hub.crypto.lookup import LookupHasher
 from hub.intake.service import IntakeService
 from hub.notices import Notices
 from hub.outbox import Outbox
-from hub.rights import RightsTable
+from hub.rights import RightsTable, SessionPolicy
 from hub.routing import Router
 from hub.store.db import Database
 from hub.store.sealing import Sealer
@@ -40,9 +40,11 @@ class Hub:
     notices: Notices = field(init=False)
     services: dict[str, Any] = field(default_factory=dict)
     rights: RightsTable = field(init=False)
+    session_policy: SessionPolicy = field(init=False)
 
     def __post_init__(self) -> None:
         self.rights = RightsTable.from_settings(self.settings)  # an unknown role or right stops the start-up
+        self.session_policy = SessionPolicy.from_settings(self.settings)
         self.outbox = Outbox(self)
         self.intake = IntakeService(self)
         self.notices = Notices(self)

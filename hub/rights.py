@@ -139,3 +139,28 @@ class RightsTable:
 
 
 DEFAULT_RIGHTS = RightsTable(DEFAULT_TABLE)
+
+
+@dataclass(frozen=True)
+class SessionPolicy:
+    """How long a web session lives: ``idle_minutes`` without a request (30), ``hours`` at most (8), and
+    ``enrol_minutes`` for a session that may only set up its second factor (15). ``[sessions]`` in guichet.toml."""
+
+    idle_minutes: int = 30
+    hours: int = 8
+    enrol_minutes: int = 15
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SessionPolicy:
+        section = settings.extra.get("sessions") or {}
+        if not isinstance(section, Mapping):
+            raise RightsConfigError("guichet.toml : [sessions] doit être une table (idle_minutes, hours).")
+        values: dict[str, int] = {}
+        for name, value in section.items():
+            if name not in ("idle_minutes", "hours", "enrol_minutes"):
+                raise RightsConfigError(f"guichet.toml : [sessions] : clé inconnue « {name} » (attendues : "
+                                        "idle_minutes, hours, enrol_minutes).")
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise RightsConfigError(f"guichet.toml : [sessions] : {name} doit être un entier positif.")
+            values[name] = value
+        return cls(**values)
