@@ -10,7 +10,7 @@ import pyotp
 from sqlalchemy import select, text
 
 from hub.core import Hub
-from hub.store.models import User, utcnow
+from hub.store.models import AuditEvent, User, utcnow
 from tests.accounts_support import TOKEN, client
 from tests.inbox_support import ADMIN, ANNE, PASSWORD, SOPHIE
 
@@ -63,6 +63,11 @@ async def test_first_login_enrols_then_every_login_needs_a_fresh_code(demo_hub: 
     async with demo_hub.db.session() as session:
         raw = (await session.execute(text("SELECT * FROM users"))).all()
     assert secret not in repr(raw) and not any(c.replace("-", "") in repr(raw) for c in recovery)
+    async with demo_hub.db.session() as session:
+        details = set((await session.execute(select(AuditEvent.detail).where(
+            AuditEvent.action == "login", AuditEvent.entity_id == str(anne.id)))).scalars().all())
+    assert {"stage enrol", "second factor enrolled", "second factor needed", "bad second factor",
+            "stage full"} <= details  # every step audited, none with a code in it
 
 
 async def test_a_role_without_a_factor_logs_in_with_its_password(demo_hub: Hub, start_server) -> None:

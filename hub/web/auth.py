@@ -134,21 +134,21 @@ async def login(hub: Hub, email: str, password: str, source: str | None = None, 
                                            entity_id=str(user.id), detail=f"stage {factor.stage}"
                                            + (", second factor confirmed" if factor.recovery_codes else ""))
                     return new
-                refusal = LoginRefused(BAD_CREDENTIALS)
                 if user is not None and factor is not None and factor.problem == "missing":
                     await hub.audit.record(session, actor=actor, action="login", entity_type="User",
                                            entity_id=str(user.id), outcome="denied", detail="second factor needed")
-                    raise LoginRefused(OTP_REQUIRED, otp_required=True)
-                if factor is not None and factor.problem == "wrong":
-                    refusal = LoginRefused(BAD_OTP, otp_required=True)
-                if user is not None:
-                    user.failed_logins = failures = (user.failed_logins or 0) + 1
-                    if failures >= MAX_FAILURES:
-                        user.locked_until, user.failed_logins = now + timedelta(minutes=LOCK_MINUTES), 0
-                        refusal = LoginRefused(locked_message(LOCK_MINUTES), 429)
-                await hub.audit.record(session, actor=actor, action="login", entity_type="User",
-                                       entity_id=str(user.id) if user else None, outcome="failure",
-                                       detail="bad second factor" if factor else "bad credentials")
+                    refusal = LoginRefused(OTP_REQUIRED, otp_required=True)
+                else:
+                    refusal = LoginRefused(BAD_OTP, otp_required=True) if factor is not None \
+                        else LoginRefused(BAD_CREDENTIALS)
+                    if user is not None:
+                        user.failed_logins = failures = (user.failed_logins or 0) + 1
+                        if failures >= MAX_FAILURES:
+                            user.locked_until, user.failed_logins = now + timedelta(minutes=LOCK_MINUTES), 0
+                            refusal = LoginRefused(locked_message(LOCK_MINUTES), 429)
+                    await hub.audit.record(session, actor=actor, action="login", entity_type="User",
+                                           entity_id=str(user.id) if user else None, outcome="failure",
+                                           detail="bad second factor" if factor else "bad credentials")
     await asyncio.sleep(min(2.0, FAILURE_DELAY * 2 ** max(failures - 1, 0)) if failures else FAILURE_DELAY)
     raise refusal
 
