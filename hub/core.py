@@ -1,6 +1,9 @@
 """The composition root: one ``Hub`` per process holds the settings, the database and the services.
 
-No module keeps global state; everything that needs a service receives the ``Hub`` (or the service).
+No module keeps global state. The services are built here bottom-up, each receiving what it uses (outbox →
+notices → intake, …); none of them imports this module. Handlers and CLI commands receive the ``Hub``.
+``hub.use_settings(settings)`` replaces the settings everywhere they are held (the server learns its real port
+after binding).
 """
 
 from __future__ import annotations
@@ -10,10 +13,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hub.audit import AuditLog
+from hub.client_tasks import ClientTasks
 from hub.config import Settings
 from hub.crypto.envelope import Vault
 from hub.crypto.keystore import KeyStore
 from hub.crypto.lookup import LookupHasher
+from hub.directory.service import DirectoryService
+from hub.followup import FollowUps
+from hub.intake.replies import ReplyFinder
 from hub.intake.service import IntakeService
 from hub.notices import Notices
 from hub.outbox import Outbox
@@ -38,6 +45,10 @@ class Hub:
     outbox: Outbox = field(init=False)
     intake: IntakeService = field(init=False)
     notices: Notices = field(init=False)
+    follow_ups: FollowUps = field(init=False)
+    replies: ReplyFinder = field(init=False)
+    directory: DirectoryService = field(init=False)
+    client_tasks: ClientTasks = field(init=False)
     services: dict[str, Any] = field(default_factory=dict)
     rights: RightsTable = field(init=False)
     session_policy: SessionPolicy = field(init=False)
@@ -45,9 +56,23 @@ class Hub:
     def __post_init__(self) -> None:
         self.rights = RightsTable.from_settings(self.settings)  # an unknown role or right stops the start-up
         self.session_policy = SessionPolicy.from_settings(self.settings)
-        self.outbox = Outbox(self)
-        self.intake = IntakeService(self)
-        self.notices = Notices(self)
+        self.outbox = Outbox(self.db, self.sealer)
+        self.notices = Notices(self.settings, self.outbox, self.sealer, self.audit)
+        self.intake = IntakeService(self.db, self.router, self.sealer, self.hasher, self.audit, self.notices,
+                                    self.outbox)
+        self.follow_ups = FollowUps(self.db, self.audit)
+        self.replies = ReplyFinder(self.db)
+        self.directory = DirectoryService(self.db)
+        self.client_tasks = ClientTasks(self.db, self.sealer, self.audit)
+
+    def use_settings(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        """Replacing ``settings`` reaches the services that hold them (the server's real port, tests)."""
+        super().__setattr__(name, value)
+        if name == "settings" and "notices" in self.__dict__:
+            self.notices.settings = value
 
     @classmethod
     def open(cls, settings: Settings, router: Router | None = None) -> Hub:

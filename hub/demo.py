@@ -65,7 +65,9 @@ async def load_demo(hub: Hub) -> list[DemoLogin]:
         RequestDraft(event="coordination-request", channel="email", source_key="demo:1", requester=gp,
                      subject="Patient en arrêt long, risque de désinsertion", reason=DEMO_TEXTS[0],
                      worker=DEMO_WORKERS[0], employer=EmployerRef(siret="04423065100018"),
-                     stoppage=WorkStoppage(start=today - timedelta(days=60), cause="illness")),
+                     stoppage=WorkStoppage(start=today - timedelta(days=60), cause="illness"),
+                     consent=ConsentStatement(decision="permit", given_on=today, channel="oral",
+                                              declared_by="third-party")),
         RequestDraft(event="pdp-referral", channel="form", source_key="demo:2",
                      requester=Requester(kind="worker", name="Maëlle Guénolé"),
                      subject="Saisine de la cellule PDP", reason=DEMO_TEXTS[1], worker=DEMO_WORKERS[1],
@@ -75,7 +77,9 @@ async def load_demo(hub: Hub) -> list[DemoLogin]:
                                               declared_by="worker")),
         RequestDraft(event="coordination-request", channel="fhir", source_key="demo:3",
                      requester=Requester(kind="coordinator", name="Emma Roux", structure_id="CPTS-NANTES-NORD"),
-                     subject="Demande de coordination", reason=DEMO_TEXTS[2], worker=DEMO_WORKERS[2]),
+                     subject="Demande de coordination", reason=DEMO_TEXTS[2], worker=DEMO_WORKERS[2],
+                     consent=ConsentStatement(decision="permit", given_on=today, channel="oral",
+                                              declared_by="third-party")),
     ]
     for draft in drafts:
         await hub.intake.submit(draft, actor)

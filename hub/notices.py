@@ -1,12 +1,13 @@
 """What the hub tells people by email, composed here (French), queued in the outbox, sent by a connector.
 
 Contract (each method adds outbox rows to the caller's session; none sends anything itself):
-- ``on_new_request(session, thread, request, draft, decision)``: acknowledgement to an email requester
-  (reference, who handles it — physician and team, or the triage desk —, what happens next; no health data: the
-  worker's name and the text are never echoed), confirmation to a form requester who gave an address, and a
-  notification without health data to the people the request was routed to. ``draft.extra["no_ack"]`` (auto
-  replies, bounces, lists: mail loops) suppresses the acknowledgement, ``draft.extra["no_notify"]`` the
-  notification.
+- ``on_new_request(session, thread, request, draft, decision, follow_up_token=None)``: acknowledgement to an
+  email requester (reference, who handles it — physician and team, or the triage desk —, what happens next; no
+  health data: the worker's name and the text are never echoed), confirmation to a form requester who gave an
+  address (reference, private follow-up link ``/suivi/{reference}?t=…`` — the token exists in clear only inside
+  the intake transaction, so it is composed here, in that transaction —, next steps), and a notification without
+  health data to the people the request was routed to. ``draft.acknowledge=False`` (auto replies, bounces, lists:
+  mail loops) suppresses the acknowledgement or confirmation, ``draft.notify=False`` the notification.
 - ``on_new_message(session, request, message_id)``: the recipients are told something new arrived (not for
   automatic replies).
 - ``on_outbound(session, thread, request, message_id, kind, text, to=None, in_reply_to=None)``: a physician's
@@ -19,52 +20,67 @@ Every email we send gets a Message-ID recorded as a ``ThreadAlias``, so answers 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.audit import Actor
+from hub.audit import Actor, AuditLog
+from hub.config import Settings
+from hub.followup import EVENT_FR, next_steps
 from hub.inbox.authorship import COORDINATION, authored
 from hub.intake.drafts import RequestDraft
-from hub.outbox import OutboundEmail
+from hub.outbox import OutboundEmail, Outbox
 from hub.routing import Decision
 from hub.store.models import Message, Practitioner, Request, Team, Thread, ThreadAlias, User, new_id
-
-if TYPE_CHECKING:
-    from hub.core import Hub
+from hub.store.sealing import Sealer
 
 SIGNATURE = "Guichet unique santé au travail"
 QUIET_KINDS = ("auto-reply",)
 
 
+def confirmation_text(reference: str, event: str, requester_kind: str, link: str) -> str:
+    """The form confirmation: kind of request, reference, private link, next steps; no health data, no name."""
+    steps = "\n".join(f"- {s}" for s in next_steps(event, requester_kind))
+    return (f"Bonjour,\n\nNous avons bien reçu votre demande : {EVENT_FR.get(event, 'demande')}.\n"
+            f"Référence : {reference}\n\n"
+            f"Pour suivre son avancement, utilisez ce lien personnel (ne le transmettez pas) :\n{link}\n\n"
+            f"La suite :\n{steps}\n\n"
+            "Ce courriel ne contient aucune donnée de santé. Si vous n'êtes pas à l'origine de cette demande, "
+            f"ignorez-le.\n\n{SIGNATURE}\n")
+
+
+def follow_up_path(reference: str, token: str) -> str:
+    return f"/suivi/{quote(reference)}?t={quote(token)}"
+
+
 class Notices:
-    def __init__(self, hub: Hub) -> None:
-        self.hub = hub
+    def __init__(self, settings: Settings, outbox: Outbox, sealer: Sealer, audit: AuditLog) -> None:
+        self.settings, self.outbox, self.sealer, self.audit = settings, outbox, sealer, audit
 
     @property
     def from_addr(self) -> str:
-        return self.hub.settings.address
+        return self.settings.address
 
     def reply_address(self, thread: Thread) -> str:
-        s = self.hub.settings
+        s = self.settings
         return f"{s.address_local}+{thread.reply_token}@{s.address_domain}"
 
     def _message_id(self, session: AsyncSession, thread: Thread, local: str) -> str:
-        ref = f"<{local}@{self.hub.settings.address_domain}>"
+        ref = f"<{local}@{self.settings.address_domain}>"
         session.add(ThreadAlias(rfc822_id=ref, thread_id=thread.id))
         return ref
 
     # -- new requests ---------------------------------------------------------------------------------
     async def on_new_request(self, session: AsyncSession, thread: Thread, request: Request, draft: RequestDraft,
-                             decision: Decision) -> None:
-        quiet = bool(draft.extra.get("no_ack"))
-        if draft.requester.email and not quiet:
+                             decision: Decision, follow_up_token: str | None = None) -> None:
+        if draft.requester.email and draft.acknowledge:
             if draft.channel == "email":
                 await self._acknowledge(session, thread, draft, decision)
-            elif draft.channel == "form":
-                self._confirm_form(session, thread, draft)
-        if not draft.extra.get("no_notify"):
+            elif draft.channel == "form" and follow_up_token:
+                self._confirm_form(session, thread, draft, follow_up_token)
+        if draft.notify:
             await self._notify_recipients(session, thread, request, new_request=True)
 
     async def handled_by(self, session: AsyncSession, decision: Decision) -> str:
@@ -94,19 +110,18 @@ class Notices:
             headers["In-Reply-To"] = draft.rfc822_id
             headers["References"] = draft.rfc822_id
         assert draft.requester.email is not None
-        self.hub.outbox.enqueue_email(session, "ack", OutboundEmail(
+        self.outbox.enqueue_email(session, "ack", OutboundEmail(
             to=[draft.requester.email], subject=f"[{thread.reference}] Accusé de réception", text=text,
             from_addr=self.from_addr, headers=headers), thread_id=thread.id)
 
-    def _confirm_form(self, session: AsyncSession, thread: Thread, draft: RequestDraft) -> None:
+    def _confirm_form(self, session: AsyncSession, thread: Thread, draft: RequestDraft, token: str) -> None:
         assert draft.requester.email is not None
-        text = (f"Bonjour,\n\nVotre demande a bien été enregistrée sous la référence {thread.reference}.\n\n"
-                "Le service de prévention et de santé au travail vous recontactera. Ce courriel ne reprend "
-                f"volontairement aucune information médicale.\n\n{SIGNATURE}\n")
+        link = f"{self.settings.base_url}{follow_up_path(thread.reference, token)}"
+        text = confirmation_text(thread.reference, draft.event, draft.requester.kind, link)
         headers = {"Auto-Submitted": "auto-generated",
                    "Message-ID": self._message_id(session, thread, f"confirm.{new_id()}")}
-        self.hub.outbox.enqueue_email(session, "confirmation", OutboundEmail(
-            to=[draft.requester.email], subject=f"[{thread.reference}] Demande enregistrée", text=text,
+        self.outbox.enqueue_email(session, "confirmation", OutboundEmail(
+            to=[draft.requester.email], subject=f"[{thread.reference}] Votre demande a bien été reçue", text=text,
             from_addr=self.from_addr, headers=headers), thread_id=thread.id)
 
     # -- new messages on a thread ---------------------------------------------------------------------
@@ -145,14 +160,14 @@ class Notices:
         body = (f"{text.rstrip()}\n\n-- \n{label}.\nRéférence : {thread.reference}. Pour répondre, utilisez "
                 "simplement la fonction « Répondre » de votre messagerie : votre réponse sera rattachée à ce dossier.\n"
                 f"{SIGNATURE}\n")
-        self.hub.outbox.enqueue_email(session, kind, OutboundEmail(
+        self.outbox.enqueue_email(session, kind, OutboundEmail(
             to=[to], subject=f"[{thread.reference}] {label}", text=body, from_addr=self.from_addr,
             headers=headers), thread_id=thread.id)
 
     async def _requester_email(self, session: AsyncSession, request: Request) -> str | None:
-        payload: dict[str, Any] = await self.hub.sealer.open_json(
+        payload: dict[str, Any] = await self.sealer.open_json(
             session, request.data_key_id, "requests", request.id, "payload", request.payload_enc)
-        await self.hub.audit.record(session, actor=Actor("notices", "hub"), action="read", entity_type="Task",
+        await self.audit.record(session, actor=Actor("notices", "hub"), action="read", entity_type="Task",
                                     entity_id=request.id, detail="requester address for an outbound email")
         email = (payload.get("requester") or {}).get("email")
         return str(email) if email else None
@@ -171,11 +186,11 @@ class Notices:
 
     async def _notify_recipients(self, session: AsyncSession, thread: Thread, request: Request,
                                  new_request: bool) -> None:
-        link = f"{self.hub.settings.base_url}/inbox/threads/{thread.id}"
+        link = f"{self.settings.base_url}/inbox/threads/{thread.id}"
         what = "Une nouvelle demande" if new_request else "Un nouveau message"
         subject = "Nouvelle demande" if new_request else "Nouveau message"
         for email in await self._recipient_emails(session, request):
-            self.hub.outbox.enqueue_email(session, "notify", OutboundEmail(
+            self.outbox.enqueue_email(session, "notify", OutboundEmail(
                 to=[email], subject=f"[{thread.reference}] {subject} sur le guichet",
                 text=(f"Bonjour,\n\n{what} vous attend sur le guichet unique (référence {thread.reference}).\n\n"
                       f"Pour le lire : {link}\n\nCe courriel ne contient aucune donnée de santé.\n\n{SIGNATURE}\n"),

@@ -2,27 +2,30 @@
 
 Contract:
 - ``outbox.enqueue_email(session, purpose, email, thread_id)`` adds a row in the caller's transaction.
-- ``OutboxWorker(hub, transports).run_once()`` claims due rows (a lease: ``next_attempt_at`` moves forward, with
-  ``FOR UPDATE SKIP LOCKED`` on PostgreSQL so several workers share the queue), hands each to the transport of its
-  ``kind``, then marks it ``sent``, or schedules a retry with exponential backoff, or ``dead`` after
-  ``max_attempts`` (or at once on a permanent failure). A crash mid-delivery leaves the row due again after the lease.
+- ``await outbox.mark_bounced(thread_id, bounced_ids, diagnostic)``: a delivery report names one of the thread's
+  sent emails by Message-ID: that row goes to dead letter (``last_error`` = ``bounce: …``); returns its id or None.
+- ``OutboxWorker(db, outbox, transports, max_attempts).run_once()`` claims due rows (a lease: ``next_attempt_at``
+  moves forward, with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL so several workers share the queue), hands each to
+  the transport of its ``kind``, then marks it ``sent``, or schedules a retry with exponential backoff, or ``dead``
+  after ``max_attempts`` (or at once on a permanent failure). A crash mid-delivery leaves the row due again after
+  the lease.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.store.db import Database
 from hub.store.models import OutboxItem, new_id, utcnow
-
-if TYPE_CHECKING:
-    from hub.core import Hub
+from hub.store.sealing import Sealer
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=5)
@@ -55,32 +58,46 @@ def backoff(attempts: int) -> timedelta:
 
 
 class Outbox:
-    def __init__(self, hub: Hub) -> None:
-        self.hub = hub
+    def __init__(self, db: Database, sealer: Sealer) -> None:
+        self.db, self.sealer = db, sealer
         self.wakeup = asyncio.Event()
 
     def enqueue_email(self, session: AsyncSession, purpose: str, email: OutboundEmail,
                       thread_id: str | None = None) -> str:
         row_id = new_id()
-        key = self.hub.sealer.new_key(session)
+        key = self.sealer.new_key(session)
         session.add(OutboxItem(
             id=row_id, kind="email", purpose=purpose, thread_id=thread_id, status="pending", attempts=0,
             next_attempt_at=utcnow(), data_key_id=key.id,
-            payload_enc=self.hub.sealer.seal_json(key, "outbox", row_id, "payload", asdict(email)),
+            payload_enc=self.sealer.seal_json(key, "outbox", row_id, "payload", asdict(email)),
         ))
         self.wakeup.set()
         return row_id
 
     async def payload(self, session: AsyncSession, item: OutboxItem) -> dict[str, Any]:
-        data: dict[str, Any] = await self.hub.sealer.open_json(
+        data: dict[str, Any] = await self.sealer.open_json(
             session, item.data_key_id, "outbox", item.id, "payload", item.payload_enc)
         return data
 
+    async def mark_bounced(self, thread_id: str, bounced_ids: Sequence[str], diagnostic: str) -> str | None:
+        if not bounced_ids:
+            return None
+        async with self.db.session() as session, session.begin():
+            rows = (await session.execute(
+                select(OutboxItem).where(OutboxItem.thread_id == thread_id, OutboxItem.kind == "email",
+                                         OutboxItem.status == "sent"))).scalars().all()
+            for row in rows:
+                payload = await self.payload(session, row)
+                if (payload.get("headers") or {}).get("Message-ID") in bounced_ids:
+                    row.status, row.last_error = "dead", f"bounce: {diagnostic}"[:500]
+                    return row.id
+        return None
+
 
 class OutboxWorker:
-    def __init__(self, hub: Hub, transports: dict[str, Transport], batch: int = 20,
-                 idle_seconds: float = 1.0) -> None:
-        self.hub = hub
+    def __init__(self, db: Database, outbox: Outbox, transports: dict[str, Transport], max_attempts: int = 8,
+                 batch: int = 20, idle_seconds: float = 1.0) -> None:
+        self.db, self.outbox, self.max_attempts = db, outbox, max_attempts
         self.transports = transports
         self.batch = batch
         self.idle_seconds = idle_seconds
@@ -88,12 +105,12 @@ class OutboxWorker:
 
     async def claim(self) -> list[OutboxItem]:
         now = utcnow()
-        async with self.hub.db.session() as session, session.begin():
+        async with self.db.session() as session, session.begin():
             query = (select(OutboxItem)
                      .where(OutboxItem.status == "pending", OutboxItem.next_attempt_at <= now,
                             OutboxItem.kind.in_(list(self.transports)))
                      .order_by(OutboxItem.next_attempt_at).limit(self.batch))
-            if self.hub.db.is_postgres:
+            if self.db.is_postgres:
                 query = query.with_for_update(skip_locked=True)
             items = list((await session.execute(query)).scalars())
             for item in items:
@@ -102,11 +119,11 @@ class OutboxWorker:
         return items
 
     async def deliver(self, item: OutboxItem) -> str:
-        async with self.hub.db.session() as session, session.begin():
+        async with self.db.session() as session, session.begin():
             row = await session.get(OutboxItem, item.id)
             if row is None or row.status != "pending":
                 return "gone"
-            payload = await self.hub.outbox.payload(session, row)
+            payload = await self.outbox.payload(session, row)
         error: str | None = None
         permanent = False
         try:
@@ -115,13 +132,13 @@ class OutboxWorker:
             error, permanent = str(exc) or type(exc).__name__, True
         except Exception as exc:  # noqa: BLE001 - any other failure is retried
             error = f"{type(exc).__name__}: {exc}"
-        async with self.hub.db.session() as session, session.begin():
+        async with self.db.session() as session, session.begin():
             row = await session.get(OutboxItem, item.id)
             if row is None:
                 return "gone"
             if error is None:
                 row.status, row.sent_at, row.last_error = "sent", utcnow(), None
-            elif permanent or row.attempts >= self.hub.settings.outbox_max_attempts:
+            elif permanent or row.attempts >= self.max_attempts:
                 row.status, row.last_error = "dead", error[:500]
                 log.warning("outbox %s dead after %d attempts: %s", row.id, row.attempts, error)
             else:
@@ -135,7 +152,7 @@ class OutboxWorker:
         return len(items)
 
     async def run(self) -> None:
-        wakeup = self.hub.outbox.wakeup
+        wakeup = self.outbox.wakeup
         while not self._stopping.is_set():
             try:
                 done = await self.run_once()
@@ -151,4 +168,4 @@ class OutboxWorker:
 
     def stop(self) -> None:
         self._stopping.set()
-        self.hub.outbox.wakeup.set()
+        self.outbox.wakeup.set()

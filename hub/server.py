@@ -48,7 +48,8 @@ class Server:
             sockets = getattr(server, "sockets", None) or []
             self.http_port = sockets[0].getsockname()[1] if sockets else settings.http_port
             if settings.http_port == 0:  # an ephemeral port (tests): links in emails must name the real one
-                self.hub.settings = settings = settings.with_(http_port=self.http_port)
+                settings = settings.with_(http_port=self.http_port)
+                self.hub.use_settings(settings)
             scheme = "https" if ssl_ctx else "http"
             urls.append(f"{scheme}://{settings.http_host}:{self.http_port}/")
         for connector in self.connectors:
@@ -57,7 +58,7 @@ class Server:
             transports: dict[str, Transport] = {}
             for connector in self.connectors:
                 transports.update(connector.transports(self.hub))
-            self.worker = OutboxWorker(self.hub, transports)
+            self.worker = OutboxWorker(self.hub.db, self.hub.outbox, transports, self.hub.settings.outbox_max_attempts)
             self._worker_task = asyncio.create_task(self.worker.run())
         return urls
 

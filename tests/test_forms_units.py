@@ -84,7 +84,7 @@ def test_worker_draft() -> None:
         "pdp-referral", "form", "form:k1", "worker")
     assert draft.requester.name == "Léa Durand"
     assert draft.consent is not None and (draft.consent.declared_by, draft.consent.given_on) == ("worker", TODAY)
-    assert draft.extra["confirm_to"] == "lea.durand@example.fr" and draft.extra["no_ack"] is True
+    assert draft.requester.email == "lea.durand@example.fr" and draft.acknowledge and draft.trust == "form"
 
 
 def test_worker_without_arret() -> None:

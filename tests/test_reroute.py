@@ -15,7 +15,7 @@ from hub.audit import Actor, verify_chain
 from hub.cli import main
 from hub.core import Hub
 from hub.directory.importer import import_directory
-from hub.intake import EmployerRef, Person, RequestDraft, Requester
+from hub.intake import ConsentStatement, EmployerRef, Person, RequestDraft, Requester
 from hub.routing.reroute import RerouteError, reroute, reroute_many, reroute_outcome
 from hub.store.models import AuditEvent, OutboxItem, Request, RoutingDecision, Thread
 from tests.test_routing_directory import DOCTORS, SIRETS, TODAY, Ids, load_tricky_directory, write_employers
@@ -35,7 +35,8 @@ async def submit(hub: Hub, key: str, siret: str, event: str = "coordination-requ
         requester=Requester(kind="gp", name="Dr Généraliste", email="gp@medecins-test.fr"),
         subject="Demande", reason="Texte clinique confidentiel",
         worker=Person(family_name="Salarié", given_names="Test", residence_commune="44109"),
-        employer=EmployerRef(siret=siret))
+        employer=EmployerRef(siret=siret),
+        consent=ConsentStatement(decision="permit", given_on=date.today(), channel="oral", declared_by="third-party"))
     return (await hub.intake.submit(draft, Actor("test", "test"))).request_id
 
 

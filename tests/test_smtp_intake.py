@@ -104,22 +104,22 @@ async def test_same_message_twice_is_stored_once(hub: Hub) -> None:
 
 async def test_storage_down_answers_451_and_nothing_is_lost(hub: Hub) -> None:
     guichet = await start_guichet(hub, roles=("smtp",))
-    real_db = hub.db
+    real_db, real_sessions = hub.db, hub.db.sessions
     broken = (Database(real_db.url.replace(":5432/", ":1/"), schema=real_db.schema) if real_db.is_postgres
               else Database("sqlite+aiosqlite:////nonexistent-dir/guichet.db"))
     try:
         msg = gp_mail(SIRET_TEXT)
-        hub.db = broken
+        hub.db.sessions = broken.sessions  # every service holds this Database: all of them lose the storage
         code, text = await guichet.send(msg)
         assert code == 451 and b"4.3.0" in text
         # a reply address cannot be checked either: "try later", not "no such user"
         assert await asyncio.to_thread(rcpt_code, guichet.port, "guichet+abcdefgh@spsti-test.fr") == 451
-        hub.db = real_db
+        hub.db.sessions = real_sessions
         assert await count(hub, Request) == 0
         code, _ = await guichet.send(msg)  # the sender's retry
         assert code == 250 and await count(hub, Request) == 1
     finally:
-        hub.db = real_db
+        hub.db.sessions = real_sessions
         await broken.dispose()
         await guichet.stop()
 

@@ -4,13 +4,14 @@ that find their address and threading headers by themselves."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
 
 from hub.audit import Actor
 from hub.core import Hub
-from hub.intake import EmployerRef, MessageDraft, Person, RequestDraft, Requester
+from hub.intake import ConsentStatement, EmployerRef, MessageDraft, Person, RequestDraft, Requester
 from hub.store.models import OutboxItem, Request, Thread, new_id
 
 GP = Requester(kind="gp", name="Dr Hélène Dubois", email="dr.dubois@medecins-demo.fr", rpps="10000000074")
@@ -25,11 +26,12 @@ async def outbox(hub: Hub, thread_id: str) -> list[tuple[str, dict[str, Any]]]:
         return [(row.purpose, await hub.outbox.payload(session, row)) for row in rows]
 
 
-async def submit(hub: Hub, siret: str | None, channel: str = "email", **extra: Any) -> tuple[str, str]:
+async def submit(hub: Hub, siret: str | None, channel: str = "email", **flags: Any) -> tuple[str, str]:
     draft = RequestDraft(event="coordination-request", channel=channel, source_key=f"test:{new_id()}",
                          requester=GP, subject="Kerbrat", reason=TEXT, worker=WORKER,
                          employer=EmployerRef(siret=siret) if siret else None, rfc822_id="<gp-1@medecins-demo.fr>",
-                         extra=extra)
+                         consent=ConsentStatement(given_on=date.today(), channel="oral", declared_by="third-party"),
+                         **flags)
     result = await hub.intake.submit(draft, Actor("test"))
     return result.thread_id, result.reference
 
@@ -60,12 +62,13 @@ async def test_triage_ack_names_the_desk_and_notifies_coordinators(demo_hub: Hub
 
 
 async def test_quiet_flags_and_form_confirmation(demo_hub: Hub) -> None:
-    thread_id, _ = await submit(demo_hub, "04423065100018", no_ack=True, no_notify=True)
+    thread_id, _ = await submit(demo_hub, "04423065100018", acknowledge=False, notify=False)
     assert await outbox(demo_hub, thread_id) == []
     thread_id, reference = await submit(demo_hub, "04423065100018", channel="form")
     sent = await outbox(demo_hub, thread_id)
     [(_, confirmation)] = [p for p in sent if p[0] == "confirmation"]
     assert reference in confirmation["text"] and confirmation["to"] == [GP.email]
+    assert f"/suivi/{reference}?t=" in confirmation["text"]  # the follow-up link, committed with the request
     no_health_data(confirmation)
 
 

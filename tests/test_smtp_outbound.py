@@ -30,6 +30,10 @@ PAYLOAD: dict[str, Any] = {
     "attachments": []}
 
 
+def _worker(hub: Hub) -> OutboxWorker:
+    return OutboxWorker(hub.db, hub.outbox, {"email": EmailTransport(hub.settings)}, hub.settings.outbox_max_attempts)
+
+
 def closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -87,7 +91,7 @@ async def test_relay_down_retries_then_dead_letter_visible_and_retryable(hub: Hu
     hub.settings = hub.settings.with_(outbox_max_attempts=2, smtp_relay=f"127.0.0.1:{closed_port()}")
     async with hub.db.session() as session, session.begin():
         row_id = hub.outbox.enqueue_email(session, "reply", OutboundEmail(**PAYLOAD))
-    worker = OutboxWorker(hub, {"email": EmailTransport(hub.settings)})
+    worker = _worker(hub)
     assert await worker.run_once() == 1
     [row] = await outbox_rows(hub)
     assert row.status == "pending" and row.attempts == 1 and "unreachable" in (row.last_error or "")
@@ -111,7 +115,7 @@ async def test_relay_down_retries_then_dead_letter_visible_and_retryable(hub: Hu
     await sink.start()
     try:
         hub.settings = hub.settings.with_(smtp_relay=f"127.0.0.1:{sink.port}")
-        assert await OutboxWorker(hub, {"email": EmailTransport(hub.settings)}).run_once() == 1
+        assert await _worker(hub).run_once() == 1
         [row] = await outbox_rows(hub)
         assert row.status == "sent" and len(sink.messages) == 1
         code, out = await guichet_cli(hub, "outbox", "list", "--dead")
@@ -128,7 +132,7 @@ async def test_permanent_refusal_goes_to_dead_letter_at_once(hub: Hub) -> None:
         hub.settings = hub.settings.with_(smtp_relay=f"127.0.0.1:{sink.port}")
         async with hub.db.session() as session, session.begin():
             hub.outbox.enqueue_email(session, "ack", OutboundEmail(**PAYLOAD))
-        await OutboxWorker(hub, {"email": EmailTransport(hub.settings)}).run_once()
+        await _worker(hub).run_once()
         [row] = await outbox_rows(hub)
         assert row.status == "dead" and row.attempts == 1 and "550" in (row.last_error or "")
     finally:

@@ -3,7 +3,7 @@
 Contract:
 - ``request_draft(view, bundle, grant) -> RequestDraft`` for pre-return-visit-request, pdp-referral and
   coordination-request; ``source_key`` is ``fhir:<client id>:<MessageHeader.id>`` (idempotency), ``raw`` the
-  request bytes, ``extra["body_sha256"]`` the canonical digest (a re-sent id with another body is a conflict).
+  request bytes, ``body_digest`` the canonical digest (a re-sent id with another body is a conflict).
 - ``requester_kind(entry, view)``: a Practitioner is a GP unless its qualification names another kind of
   ``urn:guichet:requester-kind``; a Patient is the worker; an Organization is the employer when it is the worker's
   employer, else the coordinating structure (an explicit ``Organization.type`` of that system wins).
@@ -220,7 +220,8 @@ def request_draft(view: MessageView, bundle: MessageBundle, grant: AccessGrant) 
         requester=requester(view.requester, view, grant), subject=subject_text(view), reason=reason_text(view),
         worker=worker(view.worker), employer=employer(view.employer), stoppage=stoppage(view.stoppage),
         consent=consent(view.consent, bundle), raw=bundle.raw, raw_type="application/fhir+json",
-        client_id=grant.client_id, extra={"body_sha256": bundle.digest, "message_header_id": view.header_id})
+        client_id=grant.client_id, trust="api", body_digest=bundle.digest,
+        extra={"message_header_id": view.header_id})
 
 
 def law_expression(field: str, view: MessageView) -> str:

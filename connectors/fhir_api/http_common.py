@@ -5,17 +5,17 @@ from __future__ import annotations
 import re
 
 from aiohttp import web
-from sqlalchemy.exc import SQLAlchemyError
 
 from connectors.fhir_api.outcome import FhirError, Issue, one
 from hub.audit import Actor
+from hub.intake.errors import UNAVAILABLE
 from hub.smart import AccessGrant, AuthError, SmartAuth
 
 SMART: web.AppKey[SmartAuth] = web.AppKey("fhir_api_smart", SmartAuth)
 FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 FHIR_MEDIA_TYPES = ("application/fhir+json", "application/json", "application/json+fhir")
 MAX_MESSAGE_BYTES = 10 * 1024 * 1024
-TRANSIENT = (SQLAlchemyError, OSError)
+TRANSIENT = UNAVAILABLE
 
 
 def auth_error(exc: AuthError) -> FhirError:

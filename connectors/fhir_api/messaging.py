@@ -11,21 +11,21 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import date
-from typing import Any
-
-from sqlalchemy import select
+from typing import TYPE_CHECKING, Any
 
 from connectors.fhir_api import convert
 from connectors.fhir_api.bundle import MessageBundle, parse_message
 from connectors.fhir_api.outcome import FhirError, Issue, one
 from connectors.fhir_api.profile import MessageView, check_profile
+from connectors.fhir_api.reads import task_resource
 from connectors.fhir_api.resources import response_bundle, task
 from hub.audit import Actor
-from hub.core import Hub
 from hub.intake.drafts import MessageDraft
-from hub.intake.law import check_request
+from hub.intake.errors import IntakeConflict, IntakeRefused
 from hub.smart import AccessGrant
-from hub.store.models import Message, Request, Thread
+
+if TYPE_CHECKING:
+    from hub.core import Hub
 
 
 def _conflict() -> FhirError:
@@ -42,38 +42,15 @@ async def process_message(hub: Hub, grant: AccessGrant, raw: bytes, actor: Actor
     if view.event == "reply":
         return await _reply(hub, grant, bundle, view, actor)
     draft = convert.request_draft(view, bundle, grant)
-    violations = check_request(draft, today)
-    if violations:
-        earlier = await _accepted_before(hub, draft.source_key, bundle.digest)
-        if earlier is None:  # a message accepted earlier (say, yesterday) keeps its answer when re-sent
-            raise FhirError(422, [Issue("business-rule", convert.law_expression(v.field, view), v.fr, v.en,
-                                        v.code) for v in violations])
-    result = await hub.intake.submit(draft, actor)
-    if not result.created and await _stored_digest(hub, result.request_id) != bundle.digest:
-        raise _conflict()
+    try:
+        result = await hub.intake.submit(draft, actor, today)
+    except IntakeRefused as refused:
+        raise FhirError(422, [Issue("business-rule", convert.law_expression(v.field, view), v.fr, v.en, v.code)
+                              for v in refused.violations]) from None
+    except IntakeConflict:
+        raise _conflict() from None
     resource = task(result.request_id, result.status, view.event, result.reference)
     return response_bundle(hub.settings.base_url, view.header_id, grant.client_id, view.event, resource)
-
-
-async def _accepted_before(hub: Hub, source_key: str, digest: str) -> str | None:
-    """The id of the request this very message created earlier, if any."""
-    async with hub.db.session() as session:
-        request_id = (await session.execute(select(Request.id).where(Request.source_key == source_key))
-                      ).scalar_one_or_none()
-    if request_id is not None and await _stored_digest(hub, request_id) == digest:
-        return str(request_id)
-    return None
-
-
-async def _stored_digest(hub: Hub, request_id: str) -> str | None:
-    async with hub.db.session() as session:
-        row = await session.get(Request, request_id)
-        if row is None:
-            return None
-        payload = await hub.sealer.open_json(session, row.data_key_id, "requests", row.id, "payload",
-                                             row.payload_enc)
-    extra = payload.get("extra") or {}
-    return extra.get("body_sha256")
 
 
 def canonical_digest(raw: bytes) -> str:
@@ -85,28 +62,20 @@ def canonical_digest(raw: bytes) -> str:
 async def _reply(hub: Hub, grant: AccessGrant, bundle: MessageBundle, view: MessageView, actor: Actor
                  ) -> dict[str, Any]:
     assert view.task_id is not None
-    async with hub.db.session() as session:
-        row = (await session.execute(
-            select(Request, Thread.reference).join(Thread, Thread.id == Request.thread_id)
-            .where(Request.id == view.task_id[:64], Thread.client_id == grant.client_id))).first()
-    if row is None:
+    owned = await hub.client_tasks.owned(grant.client_id, view.task_id[:64])
+    if owned is None:
         raise one(422, "not-found", "Communication.basedOn",
                   f"Aucune demande Task/{view.task_id[:64]} de ce client : une réponse ne peut porter que sur vos "
                   "propres demandes.", f"No Task/{view.task_id[:64]} of this client: a reply can only be about "
                   "your own requests.", "task-not-found")
-    request, reference = row
     author = convert.requester(view.requester, view, grant).name or grant.client_name
     source_key = f"fhir:{grant.client_id}:{view.header_id}"
     result = await hub.intake.add_message(MessageDraft(
-        thread_id=request.thread_id, channel="fhir", source_key=source_key, author_label=author,
-        body=convert.reason_text(view), raw=bundle.raw, client_id=grant.client_id), actor)
+        thread_id=owned.thread_id, channel="fhir", source_key=source_key, author_label=author,
+        body=convert.reason_text(view), raw=bundle.raw, client_id=grant.client_id, trust="api"), actor)
     if not result.created:
-        async with hub.db.session() as session:
-            message = await session.get(Message, result.message_id)
-            stored = await hub.sealer.open(session, message.data_key_id, "messages", message.id, "raw",
-                                           message.raw_enc) if message is not None and message.raw_enc else b""
-        if message is None or message.thread_id != request.thread_id or canonical_digest(stored) != bundle.digest:
+        stored = await hub.client_tasks.message_raw(result.message_id)
+        if stored is None or stored[0] != owned.thread_id or canonical_digest(stored[1] or b"{}") != bundle.digest:
             raise _conflict()
-    resource = task(request.id, request.status, request.event, reference, business_status=request.business_status,
-                    created=request.created_at, updated=request.updated_at)
-    return response_bundle(hub.settings.base_url, view.header_id, grant.client_id, view.event, resource)
+    return response_bundle(hub.settings.base_url, view.header_id, grant.client_id, view.event,
+                           task_resource(owned))

@@ -1,85 +1,45 @@
-"""Reading the caller's own Tasks and their Communications, each read audited.
+"""Reading the caller's own Tasks and their Communications as FHIR resources (the hub's ``ClientTasks`` reads).
 
-Contract (every function filters on ``Thread.client_id == grant.client_id``: another client's Task is "not found"):
-- ``await read_task(hub, grant, task_id, actor) -> dict | None``;
-- ``await search_tasks(hub, grant, statuses, updated_filters, count, actor) -> list[dict]``;
-- ``await search_communications(hub, grant, task_id, actor) -> list[dict] | None`` — the physicians' messages
-  (direction ``out``) and the client's own (channel ``fhir``), decrypted, oldest first.
+Contract: ``await read_task(hub, grant, task_id, actor) -> dict | None``;
+``await search_tasks(hub, grant, statuses, updated, count, actor) -> list[dict]``;
+``await search_communications(hub, grant, task_id, actor) -> list[dict] | None``. No SQL here.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
-
-from sqlalchemy import or_, select
-from sqlalchemy.sql.elements import ColumnElement
+from typing import TYPE_CHECKING, Any
 
 from connectors.fhir_api.resources import communication, task
 from hub.audit import Actor
-from hub.core import Hub
+from hub.client_tasks import COMPARATORS, TaskInfo
 from hub.smart import AccessGrant
-from hub.store.models import Message, Request, Thread
 
-COMPARATORS = ("gt", "ge", "lt", "le", "eq")
+if TYPE_CHECKING:
+    from hub.core import Hub
+
+__all__ = ["COMPARATORS", "read_task", "search_communications", "search_tasks", "task_resource"]
 
 
-def _task(request: Request, reference: str) -> dict[str, Any]:
-    return task(request.id, request.status, request.event, reference, business_status=request.business_status,
-                created=request.created_at, updated=request.updated_at)
+def task_resource(info: TaskInfo) -> dict[str, Any]:
+    return task(info.id, info.status, info.event, info.reference, business_status=info.business_status,
+                created=info.created_at, updated=info.updated_at)
 
 
 async def read_task(hub: Hub, grant: AccessGrant, task_id: str, actor: Actor) -> dict[str, Any] | None:
-    async with hub.db.session() as session, session.begin():
-        row = (await session.execute(
-            select(Request, Thread.reference).join(Thread, Thread.id == Request.thread_id)
-            .where(Request.id == task_id, Thread.client_id == grant.client_id))).first()
-        if row is None:
-            return None
-        await hub.audit.record(session, actor=actor, action="read", entity_type="Task", entity_id=task_id)
-    return _task(row[0], row[1])
-
-
-def updated_clause(comparator: str, moment: datetime) -> ColumnElement[bool]:
-    column = Request.updated_at
-    return {"gt": column > moment, "ge": column >= moment, "lt": column < moment, "le": column <= moment,
-            "eq": column == moment}[comparator]
+    info = await hub.client_tasks.read(grant.client_id, task_id, actor)
+    return None if info is None else task_resource(info)
 
 
 async def search_tasks(hub: Hub, grant: AccessGrant, statuses: list[str], updated: list[tuple[str, datetime]],
                        count: int, actor: Actor) -> list[dict[str, Any]]:
-    query = (select(Request, Thread.reference).join(Thread, Thread.id == Request.thread_id)
-             .where(Thread.client_id == grant.client_id))
-    if statuses:
-        query = query.where(Request.status.in_(statuses))
-    for comparator, moment in updated:
-        query = query.where(updated_clause(comparator, moment))
-    query = query.order_by(Request.updated_at.desc(), Request.id).limit(count)
-    async with hub.db.session() as session, session.begin():
-        rows = (await session.execute(query)).all()
-        for request, _ in rows:
-            await hub.audit.record(session, actor=actor, action="read", entity_type="Task", entity_id=request.id,
-                                   detail="search")
-    return [_task(request, reference) for request, reference in rows]
+    return [task_resource(i) for i in await hub.client_tasks.search(grant.client_id, statuses, updated, count,
+                                                                     actor)]
 
 
 async def search_communications(hub: Hub, grant: AccessGrant, task_id: str, actor: Actor
                                 ) -> list[dict[str, Any]] | None:
-    async with hub.db.session() as session, session.begin():
-        request = (await session.execute(
-            select(Request).join(Thread, Thread.id == Request.thread_id)
-            .where(Request.id == task_id, Thread.client_id == grant.client_id))).scalar_one_or_none()
-        if request is None:
-            return None
-        messages = (await session.execute(
-            select(Message).where(Message.thread_id == request.thread_id,
-                                  or_(Message.direction == "out",
-                                      (Message.direction == "in") & (Message.channel == "fhir")))
-            .order_by(Message.created_at, Message.id))).scalars().all()
-        out = []
-        for m in messages:
-            body = await hub.sealer.open_text(session, m.data_key_id, "messages", m.id, "body", m.body_enc)
-            out.append(communication(m.id, task_id, m.direction, m.kind, m.author_label, body, m.created_at))
-            await hub.audit.record(session, actor=actor, action="read", entity_type="Communication",
-                                   entity_id=m.id, detail=f"Task {task_id}")
-    return out
+    found = await hub.client_tasks.communications(grant.client_id, task_id, actor)
+    if found is None:
+        return None
+    return [communication(m.id, task_id, m.direction, m.kind, m.author_label, m.body, m.created_at) for m in found]

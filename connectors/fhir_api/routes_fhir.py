@@ -23,7 +23,7 @@ from connectors.fhir_api.http_common import (
 from connectors.fhir_api.messaging import process_message
 from connectors.fhir_api.outcome import FhirError, error_response, fhir_response, one
 from connectors.fhir_api.resources import searchset
-from hub.store.models.messaging import TASK_STATUSES
+from hub.client_tasks import TASK_STATUSES
 from hub.web.keys import HUB
 
 Handler = Callable[[web.Request], Awaitable[web.Response]]

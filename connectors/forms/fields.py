@@ -24,7 +24,7 @@ from hub.intake import (
     Requester,
     WorkStoppage,
 )
-from hub.intake.law import check_request
+from hub.intake.law import Violation, check_request
 
 PHYSICIANS = ("gp", "specialist", "medecin_conseil")
 CAUSES = (("illness", "Maladie ou accident non professionnel"), ("work-accident", "Accident du travail"),
@@ -232,20 +232,24 @@ def build_draft(spec: FormSpec, fields: dict[str, str], files: list[AttachmentDr
     draft = RequestDraft(
         event=spec.event, channel="form", source_key=f"form:{key}", requester=requester, subject=spec.subject,
         reason=reason, worker=worker, employer=employer, job=job, stoppage=stoppage,
-        consent=_consent(c, kind, today), attachments=list(files),
-        # confirm_to: the address to confirm to; no_ack: hub.notices' own confirmation (it cannot know the
-        # follow-up link) is left out, the forms connector queues the one with the link (see confirm.py)
-        extra={"form": spec.slug, **({"confirm_to": requester.email, "no_ack": True} if requester.email else {}),
-               **({"ins_status": "declared-unverified"} if worker.ins else {})})
+        consent=_consent(c, kind, today), attachments=list(files), trust="form",
+        # the confirmation (reference, follow-up link) goes to requester.email, written by hub.notices
+        extra={"form": spec.slug, **({"ins_status": "declared-unverified"} if worker.ins else {})})
     if not kind:  # every other field was checked; the legal rules depend on who asks
         return None, c.errors
-    checked_by_form = set(c.errors)
-    for v in check_request(draft, today):
+    place_violations(c.errors, check_request(draft, today))
+    return (None if c.errors else draft), c.errors
+
+
+def place_violations(errors: dict[str, list[str]], violations: list[Violation]) -> dict[str, list[str]]:
+    """Put each legal violation next to its field (or at the top of the form), once per field already checked."""
+    checked_by_form = set(errors)
+    for v in violations:
         name = html_name(v.field)
         name = name if name in _KNOWN else "form"
         if name not in checked_by_form:
-            c.add(name, v.fr)
-    return (None if c.errors else draft), c.errors
+            errors.setdefault(name, []).append(v.fr)
+    return errors
 
 
 _KNOWN = {"requester_kind", "requester_rpps", "stoppage_start", "stoppage_end", "stoppage_cause", "consent",

@@ -14,16 +14,22 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
-from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from connectors.forms.confirm import queue_confirmation
-from connectors.forms.fields import CAUSES, CONSENT_CHANNELS, PARTNERS, PDP, PRE_RETURN, FormSpec, build_draft
-from connectors.forms.followup import follow_up
+from connectors.forms.fields import (
+    CAUSES,
+    CONSENT_CHANNELS,
+    PARTNERS,
+    PDP,
+    PRE_RETURN,
+    FormSpec,
+    build_draft,
+    place_violations,
+)
 from connectors.forms.guard import (
     CSRF_FIELD,
     HONEYPOT_FIELD,
@@ -35,7 +41,8 @@ from connectors.forms.guard import (
 from connectors.forms.uploads import Limits, TooLarge, read_form, size_fr
 from hub.audit import Actor
 from hub.core import Hub
-from hub.directory.search import search_employers
+from hub.intake.errors import IntakeRefused
+from hub.notices import follow_up_path
 
 log = logging.getLogger(__name__)
 PARIS = ZoneInfo("Europe/Paris")
@@ -160,7 +167,10 @@ class FormsSite:
         if errors or draft is None:
             return self.form_page(request, spec, values, errors, status=422, notice=reattach)
         try:
-            result = await self.hub.intake.submit(draft, Actor(f"formulaire {spec.slug}", ip))
+            result = await self.hub.intake.submit(draft, Actor(f"formulaire {spec.slug}", ip), today_paris())
+        except IntakeRefused as refused:  # the core enforces the law even when the form's pre-check passed
+            return self.form_page(request, spec, values, place_violations({}, refused.violations), status=422,
+                                  notice=reattach)
         except Exception:  # noqa: BLE001 - storage unavailable: say so, keep the input, store nothing
             log.exception("form submission could not be stored")
             return self.form_page(request, spec, values, {"form": [
@@ -170,10 +180,9 @@ class FormsSite:
         link = path = None
         if result.created:
             self.submissions.hit(ip)
-        if result.follow_up_token:
-            path = f"/suivi/{quote(result.reference)}?t={quote(result.follow_up_token)}"
+        if result.follow_up_token:  # the confirmation email with this link was committed with the request
+            path = follow_up_path(result.reference, result.follow_up_token)
             link = f"{self.hub.settings.base_url}{path}"
-            await queue_confirmation(self.hub, result, draft, link)
         return self.page(request, "confirmation.html", {
             "spec": spec, "reference": result.reference, "created": result.created, "path": path,
             "link": link, "email": draft.requester.email if result.created else None,
@@ -201,14 +210,13 @@ class FormsSite:
             if self.searches.exhausted(ip):
                 return self.too_many(request, self.searches, ip)
             self.searches.hit(ip)
-            async with self.hub.db.session() as session:
-                context["search"] = await search_employers(session, name, place)
+            context["search"] = await self.hub.directory.employers(name, place)
         return self.page(request, "employeurs.html", context)
 
     # -- follow-up -------------------------------------------------------------------------------
     async def follow(self, request: web.Request) -> web.Response:
         reference = request.match_info["reference"]
-        found = await follow_up(self.hub, reference, request.query.get("t", ""),
+        found = await self.hub.follow_ups.status(reference, request.query.get("t", ""),
                                 Actor(f"suivi {reference}"[:200], self.address(request)))
         if found is None:
             return self.refusal(request, 404, "Lien de suivi inconnu", (

@@ -5,7 +5,7 @@ Contract:
   the message has no Message-ID, so the same message delivered twice is stored once.
 - ``request_draft(mail, raw, disposition, sender, today)``: a ``RequestDraft`` for a new request, with what the
   text (or an attached FHIR Bundle) says; ``triage_hint`` says in French what is missing or wrong;
-  ``extra["no_ack"]`` is set for anything but normal mail, ``extra["found"]`` lists what was extracted.
+  ``acknowledge``/``notify`` are False for anything but normal mail, ``extra["found"]`` lists what was extracted.
 - ``message_draft(mail, raw, thread_id, disposition)``: a ``MessageDraft`` for a thread (the quoted history
   of a reply is cut from the body; the raw message keeps it).
 """
@@ -20,6 +20,7 @@ from typing import Any
 from connectors.smtp import extract
 from connectors.smtp.bundle import read_bundle
 from connectors.smtp.parse import ParsedMail
+from hub.directory.service import KnownSender
 from hub.intake.drafts import (
     ConsentStatement,
     EmployerRef,
@@ -29,7 +30,6 @@ from hub.intake.drafts import (
     Requester,
     WorkStoppage,
 )
-from hub.store.models import Practitioner
 
 ROLE_TO_KIND = {"gp": "gp", "medecin_conseil": "medecin_conseil", "mdt": "mdt", "coordinator": "coordinator"}
 AUTHOR_ROLES = {"reply": "Demandeur (courriel)", "auto-reply": "Réponse automatique",
@@ -65,7 +65,7 @@ def strip_quoted(text: str) -> str:
     return "\n".join(lines).strip() or text.strip()
 
 
-def _requester(mail: ParsedMail, sender: Practitioner | None, rpps: str | None) -> Requester:
+def _requester(mail: ParsedMail, sender: KnownSender | None, rpps: str | None) -> Requester:
     if sender is not None:
         return Requester(kind=ROLE_TO_KIND.get(sender.role, "other"), name=sender.display_name,
                          email=mail.from_addr or sender.email, rpps=sender.rpps)
@@ -91,7 +91,7 @@ def _hints(mail: ParsedMail, disposition: str, siret: str | None, employer: extr
     return " ; ".join(parts)
 
 
-def request_draft(mail: ParsedMail, raw: bytes, disposition: str, mail_from: str, sender: Practitioner | None,
+def request_draft(mail: ParsedMail, raw: bytes, disposition: str, mail_from: str, sender: KnownSender | None,
                   today: date) -> RequestDraft:
     text = mail.text
     bundle = read_bundle(mail.fhir_bundle) if mail.fhir_bundle is not None and not mail.broken else None
@@ -127,15 +127,14 @@ def request_draft(mail: ParsedMail, raw: bytes, disposition: str, mail_from: str
     found: dict[str, Any] = {"siret": siret, "employer_name": employer.name, "employer_town": employer.town,
                              "rpps": rpps, "sender_known": sender is not None,
                              "fhir_bundle": mail.fhir_bundle is not None}
-    extra: dict[str, Any] = {"found": found, "disposition": disposition, "no_ack": disposition != "normal",
-                             "no_notify": disposition != "normal",
+    extra: dict[str, Any] = {"found": found, "disposition": disposition,
                              "email": {"from": mail.from_addr, "envelope_from": mail_from, "date": mail.date}}
     return RequestDraft(
         event=event, channel="email", source_key=source_key(mail, mail_from, raw), requester=requester,
         subject=mail.subject[:300], reason=text, worker=worker, employer=employer_ref, stoppage=stoppage,
         consent=consent, attachments=list(mail.attachments), raw=raw, raw_type="message/rfc822",
         rfc822_id=mail.message_id, triage_hint=_hints(mail, disposition, siret, employer, text, problems),
-        extra=extra)
+        acknowledge=disposition == "normal", notify=disposition == "normal", extra=extra)
 
 
 def message_draft(mail: ParsedMail, raw: bytes, thread_id: str, disposition: str, mail_from: str) -> MessageDraft:
@@ -147,3 +146,12 @@ def message_draft(mail: ParsedMail, raw: bytes, thread_id: str, disposition: str
     return MessageDraft(thread_id=thread_id, channel="email", source_key=source_key(mail, mail_from, raw),
                         author_label=label[:200], body=body, kind=kind, author_role=AUTHOR_ROLES[kind],
                         attachments=list(mail.attachments), raw=raw, rfc822_id=mail.message_id)
+
+
+def diagnostic(text: str) -> str:
+    """The most telling line of a delivery report (the ``Diagnostic-Code``, else the ``Status``)."""
+    for marker in ("Diagnostic-Code:", "Status:"):
+        for line in text.splitlines():
+            if line.strip().lower().startswith(marker.lower()):
+                return line.strip()[:300]
+    return "non-remise signalée par le serveur destinataire"

@@ -19,7 +19,7 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from connectors.smtp import bounces, convert, lookup
+from connectors.smtp import convert
 from connectors.smtp.loops import classify
 from connectors.smtp.parse import ParsedMail, parse_mail
 from hub.audit import Actor
@@ -37,7 +37,6 @@ class IntakeHandler:
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
         self.accepted = 0
-        self.senders = lookup.SenderCache()
 
     def _split(self, address: str) -> tuple[str, str | None] | None:
         """(local, token) when ``address`` is ours, else ``None``."""
@@ -66,7 +65,7 @@ class IntakeHandler:
         token = parts[1]
         if token is not None:
             try:
-                if await lookup.thread_by_token(self.hub, token) is None:
+                if await self.hub.replies.by_reply_token(token) is None:
                     return NO_SUCH_USER
             except Exception:  # noqa: BLE001 - storage down
                 log.exception("reply-token look-up failed")
@@ -104,7 +103,7 @@ class IntakeHandler:
                 convert.message_draft(mail, raw, thread_id, disposition, mail_from), actor)
             return f"250 2.0.0 OK: added to thread {result.thread_id}"
         rpps = None if mail.broken else convert.extract.find_rpps(mail.text)
-        sender = await self.senders.practitioner(self.hub, mail.from_addr, rpps)
+        sender = await self.hub.directory.known_sender(mail.from_addr, rpps)
         draft = convert.request_draft(mail, raw, disposition, mail_from, sender, date.today())
         submitted = await self.hub.intake.submit(draft, actor)
         return f"250 2.0.0 OK: {submitted.reference}"
@@ -113,13 +112,13 @@ class IntakeHandler:
         for rcpt in rcpt_tos:
             parts = self._split(rcpt)
             if parts is not None and parts[1] is not None:
-                found = await lookup.thread_by_token(self.hub, parts[1])
+                found = await self.hub.replies.by_reply_token(parts[1])
                 if found is not None:
                     return found
         ids: list[Any] = list(mail.in_reply_to) + list(reversed(mail.references))
         if disposition == "bounce":
             ids = list(mail.bounced_ids) + ids
-        return await lookup.thread_by_message_ids(self.hub, ids)
+        return await self.hub.replies.by_message_ids(ids)
 
     async def _bounce(self, mail: ParsedMail, raw: bytes, mail_from: str, thread_id: str | None,
                       actor: Actor) -> str:
@@ -127,5 +126,5 @@ class IntakeHandler:
             log.warning("dropped a delivery report that matches no thread: %s", mail.message_id)
             return "250 2.0.0 OK: delivery report ignored"
         await self.hub.intake.add_message(convert.message_draft(mail, raw, thread_id, "bounce", mail_from), actor)
-        await bounces.mark_bounced(self.hub, thread_id, mail.bounced_ids, bounces.diagnostic(mail.text))
+        await self.hub.outbox.mark_bounced(thread_id, mail.bounced_ids, convert.diagnostic(mail.text))
         return "250 2.0.0 OK: delivery report recorded"

@@ -10,6 +10,7 @@ offers it. Connection problems and 4xx answers raise ``TransientDeliveryError`` 
 from __future__ import annotations
 
 import ssl
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from typing import Any
@@ -18,7 +19,6 @@ import aiosmtplib
 
 from hub.config import Settings
 from hub.outbox import PermanentDeliveryError, TransientDeliveryError
-from hub.store.models import utcnow
 from hub.tls import client_context
 
 SKIP_HEADERS = {"from", "to", "subject", "date", "message-id", "cc", "bcc"}
@@ -30,7 +30,7 @@ def build_message(payload: dict[str, Any], domain: str) -> EmailMessage:
     msg["From"] = payload["from_addr"]
     msg["To"] = ", ".join(payload["to"])
     msg["Subject"] = payload["subject"]
-    msg["Date"] = format_datetime(utcnow())
+    msg["Date"] = format_datetime(datetime.now(UTC))
     msg["Message-ID"] = headers.get("Message-ID") or make_msgid(domain=domain)
     for name, value in headers.items():
         if name.lower() not in SKIP_HEADERS and value:

@@ -97,6 +97,7 @@ async def import_directory(hub: Hub, path: Path, skip_invalid: bool = False, pro
             report.created[name], report.updated[name] = created, updated
         await hub.audit.record(session, actor=Actor("cli", "cli"), action="import", entity_type="Directory",
                                detail=report.summary_fr()[:300])
+    hub.directory.invalidate()  # this process's cached senders (other processes forget theirs within a minute)
     return report
 
 

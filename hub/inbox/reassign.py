@@ -9,16 +9,17 @@ Raises ``Invalid`` in French when the target does not exist.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.identifiers import check_rpps
 from hub.inbox.access import Viewer
 from hub.inbox.errors import Invalid
-from hub.store.models import Practitioner, Request, RoutingDecision, Team, utcnow
+from hub.routing.model import Decision
+from hub.routing.record import record_decision
+from hub.store.models import Practitioner, Request, Team
 
 ASSIGNABLE_ROLES = ("mdt", "idest")
 
@@ -72,14 +73,10 @@ async def reassign_request(session: AsyncSession, viewer: Viewer, request: Reque
             to_label, described = team.name, f"team {team.code}"
     previous = {"practitioner_id": request.assigned_practitioner_id, "team_id": request.assigned_team_id,
                 "in_triage": request.in_triage}
-    request.assigned_practitioner_id, request.assigned_team_id = practitioner_id, team_id
-    request.in_triage, request.triage_reason = triage_reason is not None, triage_reason
-    await session.execute(update(RoutingDecision).where(RoutingDecision.request_id == request.id)
-                          .values(current=False))
     explanation = f"Réaffectée à {to_label} par {viewer.label}" + (f" : {note}" if note else ".")
-    session.add(RoutingDecision(
-        request_id=request.id, rule="manual", practitioner_id=practitioner_id, team_id=team_id,
-        informed_team_id=request.informed_team_id, triage_reason=triage_reason,
-        facts=json.dumps({"from": previous, "to": described}, sort_keys=True), explanation=explanation,
-        decided_by=viewer.actor().label[:120], current=True, created_at=utcnow()))
+    decision = Decision("manual", explanation, practitioner_id=practitioner_id, team_id=team_id,
+                        informed_team_id=request.informed_team_id, employer_id=request.employer_id,
+                        triage_reason=triage_reason)
+    await record_decision(session, request, decision, viewer.actor().label,
+                          facts={"from": previous, "to": described})
     return described

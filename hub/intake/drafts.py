@@ -100,11 +100,17 @@ class RequestDraft:
     rfc822_id: str | None = None
     triage_hint: str | None = None
     trust: str = "unverified"  # one of TRUST_LEVELS, set by the connector from how the input arrived
+    # What the core reads, typed: send the acknowledgement/confirmation (False for auto replies, bounces, lists),
+    # notify the recipients, and the digest of the submitted body (the same source_key with another digest is a
+    # conflict, not a re-send).
+    acknowledge: bool = True
+    notify: bool = True
+    body_digest: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_payload(self) -> dict[str, Any]:
         data = asdict(self)
-        for name in ("attachments", "raw", "raw_type", "source_key"):
+        for name in ("attachments", "raw", "raw_type", "source_key", "acknowledge", "notify"):
             data.pop(name)
         return data
 

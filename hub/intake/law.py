@@ -1,8 +1,12 @@
 """The legal rules every channel enforces before a request is accepted (see ``shared/DOMAIN.md``).
 
-Contract: ``check_request(draft, today)`` returns the list of :class:`Violation` (empty when the request may be
-accepted). Each violation names the logical field it is about, so a form can show it next to the field and the
-FHIR API can point an OperationOutcome ``expression`` at the matching element; messages are in French and English.
+Contract: ``check_request(draft, today)`` runs the rules of ``RULES`` in order and returns the list of
+:class:`Violation` (empty when the request may be accepted); ``ON_VIOLATION[channel]`` (beside the rule order) says
+what a violation does: ``refuse`` (forms, FHIR API: the sender corrects and re-sends) or ``triage`` (email,
+MSSanté: the message is already here, so the request is kept, the reasons recorded, and a human sorts it).
+``hub.intake`` enforces both; a connector may pre-check to place its errors, never instead of the core.
+Each violation names the logical field it is about, so a form can show it next to the field and the FHIR API can
+point an OperationOutcome ``expression`` at the matching element; messages are in French and English.
 Field names used: ``event``, ``requester.kind``, ``requester.rpps``, ``stoppage.start``, ``stoppage.end``,
 ``stoppage.cause``, ``consent``, ``consent.date``, ``consent.channel``.
 
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Protocol
 
 from hub.identifiers import check_rpps
 from hub.intake.drafts import EVENTS, REQUESTER_KINDS, STOPPAGE_CAUSES, RequestDraft, WorkStoppage
@@ -203,12 +208,42 @@ def check_consent(draft: RequestDraft, today: date) -> list[Violation]:
     return out
 
 
+class Rule(Protocol):
+    """One legal rule: the violations of ``draft`` on ``today`` (empty when it complies)."""
+
+    def __call__(self, draft: RequestDraft, today: date) -> list[Violation]: ...
+
+
+def check_identity(draft: RequestDraft, today: date) -> list[Violation]:
+    return check_event(draft)
+
+
+def check_work_stoppage(draft: RequestDraft, today: date) -> list[Violation]:
+    if draft.event == "pre-return-visit-request":
+        return check_pre_return(draft, today)
+    return check_stoppage(draft.stoppage, today)
+
+
+# The rule order, and what a violation does on each channel (the one table to read).
+RULES: tuple[Rule, ...] = (check_identity, check_work_stoppage, check_consent)
+REFUSE, TRIAGE, RECORD = "refuse", "triage", "record"
+ON_VIOLATION: dict[str, str] = {"form": REFUSE, "fhir": REFUSE, "email": TRIAGE, "mssante": TRIAGE}
+# On a triage channel the draft is read from free text, where "not found" is not "not given": these are recorded
+# for the physician (routing decision facts) without sending the request to triage.
+NOT_FOUND_IN_TEXT = ("consent-missing", "consent-date-missing", "stoppage-missing")
+
+
+def consequence(channel: str, violation: Violation | None = None) -> str:
+    """What a violation does on ``channel`` (an unknown channel refuses: the safe side)."""
+    policy = ON_VIOLATION.get(channel, REFUSE)
+    if policy == TRIAGE and violation is not None and violation.code in NOT_FOUND_IN_TEXT:
+        return RECORD
+    return policy
+
+
 def check_request(draft: RequestDraft, today: date) -> list[Violation]:
     """Every rule that applies to ``draft`` on ``today``; empty when the request may be accepted."""
-    out = check_event(draft)
-    if draft.event == "pre-return-visit-request":
-        out += check_pre_return(draft, today)
-    else:
-        out += check_stoppage(draft.stoppage, today)
-    out += check_consent(draft, today)
+    out: list[Violation] = []
+    for rule in RULES:
+        out += rule(draft, today)
     return out

@@ -1,31 +1,46 @@
 """Intake: store a new request (or a message on an existing thread), route it, audit it, queue its notices.
 
 Contract:
-- ``await intake.submit(draft, actor)`` commits, in one transaction (shared with concurrent submits: group
+- ``await intake.submit(draft, actor, today=None)`` first runs the legal checks (``hub.intake.law``) under the
+  draft channel's policy: on a refusing channel (forms, FHIR API) a violation raises :class:`IntakeRefused` with
+  the typed violations — unless this very ``source_key`` was accepted earlier, whose answer stands —; on a triage
+  channel (email, MSSanté) the request is kept, sent to the triage queue and the reasons recorded in its routing
+  decision. Then it commits, in one transaction (shared with concurrent submits: group
   commit; it returns only after that commit): thread, request (Task + encrypted focus),
   the first message with its attachments, lookup hashes, the consent record, the routing decision, the audit
   entry and the outbox rows (acknowledgement, physician notification). It returns an :class:`IntakeResult`.
-  Submitting the same ``source_key`` again returns the first result with ``created=False``: one request only.
+  Submitting the same ``source_key`` again returns the first result with ``created=False``: one request only;
+  with another ``body_digest`` than the first it raises :class:`IntakeConflict`.
 - ``await intake.add_message(draft, actor)`` appends to a thread (same idempotency by ``source_key``) and puts
   a request that waited for the sender back into the physician's "to do".
-Raises only on storage failure; the caller then tells its sender to retry.
+Otherwise raises only on storage failure; the caller then tells its sender to retry.
+The service receives what it uses (database, router, sealer, hasher, audit, notices, outbox) from the
+composition root; it does not know the ``Hub``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.audit import Actor
+from hub.audit import Actor, AuditLog
+from hub.crypto.lookup import LookupHasher
 from hub.intake.drafts import AttachmentDraft, MessageDraft, RequestDraft
+from hub.intake.errors import IntakeConflict, IntakeRefused
+from hub.intake.law import REFUSE, TRIAGE, Violation, check_request, consequence
+from hub.notices import Notices
+from hub.outbox import Outbox
 from hub.references import new_follow_up_token, new_reference, new_reply_token, token_digest
-from hub.routing import Decision, RoutingFacts
+from hub.routing import Decision, Router
+from hub.routing.record import record_decision, routing_facts
+from hub.routing.rules.base import triage
+from hub.store.db import Database
 from hub.store.models import (
     Attachment,
     ConsentRecord,
@@ -37,9 +52,9 @@ from hub.store.models import (
     new_id,
     utcnow,
 )
+from hub.store.sealing import Sealer
 
-if TYPE_CHECKING:
-    from hub.core import Hub
+LAW_RULE = "law"
 
 
 @dataclass
@@ -53,6 +68,16 @@ class IntakeResult:
     in_triage: bool
     follow_up_token: str | None = None
     reply_token: str | None = None
+    violations: list[Violation] = field(default_factory=list)  # recorded (triage channels), never refused
+
+
+@dataclass
+class Item:
+    """A draft waiting for the next group commit, with the legal violations recorded for it."""
+
+    draft: RequestDraft
+    actor: Actor
+    violations: list[Violation]
 
 
 @dataclass
@@ -74,17 +99,17 @@ def requester_label(kind: str) -> str:
     return REQUESTER_LABELS_FR.get(kind, REQUESTER_LABELS_FR["other"])
 
 
-def routing_facts(draft: RequestDraft) -> RoutingFacts:
-    employer = draft.employer
-    return RoutingFacts(
-        event=draft.event, channel=draft.channel, requester_kind=draft.requester.kind,
-        employer_siret=employer.siret if employer else None,
-        employer_name=employer.name if employer else None,
-        employer_postcode=employer.postcode if employer else None,
-        employer_commune=employer.commune_insee if employer else None,
-        worker_commune=draft.worker.residence_commune if draft.worker else None,
-        structure_id=draft.requester.structure_id, triage_hint=draft.triage_hint,
-    )
+def law_decision(decision: Decision, channel: str, violations: list[Violation]) -> Decision:
+    """A request kept despite legal violations: the codes recorded in the decision's facts and, when one of them
+    sends it there (``law.consequence``), the triage queue with the reasons and where routing pointed."""
+    facts: dict[str, Any] = {**decision.facts, "law": [v.code for v in violations]}
+    triaging = [v for v in violations if consequence(channel, v) == TRIAGE]
+    if not triaging:
+        decision.facts = facts
+        return decision
+    reasons = " ; ".join(v.fr.split(" : ")[0].split(" (")[0].rstrip(".") for v in triaging)
+    facts["routed"] = decision.rule
+    return triage(LAW_RULE, f"à vérifier avant prise en charge : {reasons}"[:300], facts, decision.employer_id)
 
 
 class IntakeService:
@@ -93,32 +118,60 @@ class IntakeService:
     Each caller still gets its answer only after the transaction holding its draft committed; a batch that
     fails is retried one draft per transaction, so one bad draft never costs the others."""
 
-    def __init__(self, hub: Hub, max_batch: int = 32) -> None:
-        self.hub = hub
+    def __init__(self, db: Database, router: Router, sealer: Sealer, hasher: LookupHasher, audit: AuditLog,
+                 notices: Notices, outbox: Outbox, max_batch: int = 32) -> None:
+        self.db, self.router, self.sealer, self.hasher = db, router, sealer, hasher
+        self.audit, self.notices, self.outbox = audit, notices, outbox
         self.max_batch = max_batch
-        self._queue: list[tuple[RequestDraft, Actor, asyncio.Future[IntakeResult]]] = []
+        self._queue: list[tuple[Item, asyncio.Future[IntakeResult]]] = []
         self._draining = False
         self._drainer: asyncio.Task[None] | None = None
 
     # -- new requests -------------------------------------------------------------------------------
-    async def submit(self, draft: RequestDraft, actor: Actor) -> IntakeResult:
-        future: asyncio.Future[IntakeResult] = asyncio.get_running_loop().create_future()
-        self._queue.append((draft, actor, future))
-        if not self._draining:
-            self._draining = True
-            self._drainer = asyncio.get_running_loop().create_task(self._drain())  # kept: tasks are weakly held
-        return await future
+    async def submit(self, draft: RequestDraft, actor: Actor, today: date | None = None) -> IntakeResult:
+        violations = check_request(draft, today or date.today())
+        if violations and consequence(draft.channel) == REFUSE:
+            earlier = await self.accepted(draft.source_key)  # accepted earlier (say, yesterday): its answer stands
+            if earlier is None:
+                raise IntakeRefused(violations)
+            result = earlier
+        else:
+            future: asyncio.Future[IntakeResult] = asyncio.get_running_loop().create_future()
+            self._queue.append((Item(draft, actor, violations), future))
+            if not self._draining:
+                self._draining = True
+                self._drainer = asyncio.get_running_loop().create_task(self._drain())  # kept: weakly held
+            result = await future
+        if not result.created and draft.body_digest is not None \
+                and await self._stored_digest(result.request_id) != draft.body_digest:
+            raise IntakeConflict(draft.source_key)
+        return result
+
+    async def accepted(self, source_key: str) -> IntakeResult | None:
+        """The request an earlier submit with ``source_key`` created, if any."""
+        async with self.db.session() as session:
+            return await self._existing(session, source_key)
+
+    async def _stored_digest(self, request_id: str) -> str | None:
+        async with self.db.session() as session:
+            row = await session.get(Request, request_id)
+            if row is None:
+                return None
+            payload = await self.sealer.open_json(session, row.data_key_id, "requests", row.id, "payload",
+                                                  row.payload_enc)
+        digest = payload.get("body_digest") or (payload.get("extra") or {}).get("body_sha256")
+        return str(digest) if digest else None
 
     async def _drain(self) -> None:
         try:
             while self._queue:
                 batch, self._queue = self._queue[:self.max_batch], self._queue[self.max_batch:]
                 try:
-                    results = await self._commit_batch([(d, a) for d, a, _ in batch])
+                    results = await self._commit_batch([item for item, _ in batch])
                 except Exception:  # noqa: BLE001 - retry alone, so only the faulty draft fails
-                    for draft, actor, future in batch:
+                    for item, future in batch:
                         try:
-                            result = await self._commit_one(draft, actor)
+                            result = await self._commit_one(item)
                         except Exception as exc:  # noqa: BLE001 - handed to its caller
                             if not future.done():
                                 future.set_exception(exc)
@@ -126,27 +179,27 @@ class IntakeService:
                             if not future.done():
                                 future.set_result(result)
                 else:
-                    for (_, _, future), result in zip(batch, results, strict=True):
+                    for (_, future), result in zip(batch, results, strict=True):
                         if not future.done():
                             future.set_result(result)
-                self.hub.outbox.wakeup.set()
+                self.outbox.wakeup.set()
         finally:
             self._draining = False
 
-    async def _commit_batch(self, items: list[tuple[RequestDraft, Actor]]) -> list[IntakeResult]:
+    async def _commit_batch(self, items: list[Item]) -> list[IntakeResult]:
         results: list[IntakeResult] = []
-        async with self.hub.db.session() as session, session.begin():
-            for draft, actor in items:
-                result = await self._existing(session, draft.source_key)
-                results.append(result if result is not None else await self._create(session, draft, actor))
+        async with self.db.session() as session, session.begin():
+            for item in items:
+                result = await self._existing(session, item.draft.source_key)
+                results.append(result if result is not None else await self._create(session, item))
         return results
 
-    async def _commit_one(self, draft: RequestDraft, actor: Actor) -> IntakeResult:
+    async def _commit_one(self, item: Item) -> IntakeResult:
         try:
-            return (await self._commit_batch([(draft, actor)]))[0]
+            return (await self._commit_batch([item]))[0]
         except IntegrityError:  # the same source_key committed meanwhile by another process
-            async with self.hub.db.session() as session, session.begin():
-                again = await self._existing(session, draft.source_key)
+            async with self.db.session() as session, session.begin():
+                again = await self._existing(session, item.draft.source_key)
             if again is None:
                 raise
             return again
@@ -164,9 +217,11 @@ class IntakeService:
         return IntakeResult(request.id, thread.id, thread.reference, request.status, False, rule or "",
                             request.in_triage, reply_token=thread.reply_token)
 
-    async def _create(self, session: AsyncSession, draft: RequestDraft, actor: Actor) -> IntakeResult:
-        hub, now = self.hub, utcnow()
-        decision = await hub.router.route(session, routing_facts(draft))
+    async def _create(self, session: AsyncSession, item: Item) -> IntakeResult:
+        draft, actor, now = item.draft, item.actor, utcnow()
+        decision = await self.router.route(session, routing_facts(draft))
+        if item.violations:
+            decision = law_decision(decision, draft.channel, item.violations)
         follow_up = new_follow_up_token() if draft.channel == "form" else None
         thread = Thread(id=new_id(), reference=new_reference(), channel=draft.channel,
                         reply_token=new_reply_token(), client_id=draft.client_id,
@@ -174,19 +229,15 @@ class IntakeService:
                         created_at=now, updated_at=now)
         session.add(thread)
         request_id = draft.extra.get("task_id") or new_id()
-        key = hub.sealer.new_key(session)
-        seal = hub.sealer.seal
+        key = self.sealer.new_key(session)
+        seal = self.sealer.seal
         request = Request(
             id=request_id, thread_id=thread.id, event=draft.event, status="requested",
             source_key=draft.source_key, requester_kind=draft.requester.kind,
             requester_rpps=draft.requester.rpps,
-            employer_siret=draft.employer.siret if draft.employer else None,
-            employer_id=decision.employer_id,
-            assigned_practitioner_id=decision.practitioner_id, assigned_team_id=decision.team_id,
-            informed_team_id=decision.informed_team_id, in_triage=decision.in_triage,
-            triage_reason=decision.triage_reason, data_key_id=key.id,
+            employer_siret=draft.employer.siret if draft.employer else None, data_key_id=key.id,
             subject_enc=seal(key, "requests", request_id, "subject", draft.subject),
-            payload_enc=hub.sealer.seal_json(key, "requests", request_id, "payload", draft.to_payload()),
+            payload_enc=self.sealer.seal_json(key, "requests", request_id, "payload", draft.to_payload()),
             created_at=now, updated_at=now, last_activity_at=now,
         )
         session.add(request)
@@ -199,16 +250,17 @@ class IntakeService:
             session.add(RequestLookup(request_id=request_id, digest=digest))
         if draft.consent is not None and draft.worker is not None:
             self._add_consent(session, draft, request_id)
-        self._add_decision(session, request_id, decision)
-        await hub.audit.record(session, actor=actor, action="create", entity_type="Task", entity_id=request_id,
-                               detail=f"{draft.event} via {draft.channel}; message {message_id}")
-        await hub.notices.on_new_request(session, thread, request, draft, decision)
+        await record_decision(session, request, decision, first=True)
+        await self.audit.record(session, actor=actor, action="create", entity_type="Task", entity_id=request_id,
+                                detail=f"{draft.event} via {draft.channel}; message {message_id}")
+        await self.notices.on_new_request(session, thread, request, draft, decision, follow_up)
         return IntakeResult(request_id, thread.id, thread.reference, request.status, True, decision.rule,
-                            decision.in_triage, follow_up_token=follow_up, reply_token=thread.reply_token)
+                            decision.in_triage, follow_up_token=follow_up, reply_token=thread.reply_token,
+                            violations=item.violations)
 
     # -- messages on existing threads ---------------------------------------------------------------
     async def add_message(self, draft: MessageDraft, actor: Actor) -> MessageResult:
-        async with self.hub.db.session() as session:
+        async with self.db.session() as session:
             try:
                 async with session.begin():
                     found = (await session.execute(
@@ -228,10 +280,10 @@ class IntakeService:
                         request.last_activity_at = request.updated_at = utcnow()
                         if request.status == "on-hold":
                             request.status, request.business_status = "in-progress", "sender-answered"
-                    await self.hub.audit.record(session, actor=actor, action="create", entity_type="Communication",
+                    await self.audit.record(session, actor=actor, action="create", entity_type="Communication",
                                                 entity_id=message_id, detail=f"thread {draft.thread_id}")
                     if request is not None:
-                        await self.hub.notices.on_new_message(session, request, message_id)
+                        await self.notices.on_new_message(session, request, message_id)
             except IntegrityError:
                 await session.rollback()
                 async with session.begin():
@@ -240,7 +292,7 @@ class IntakeService:
                 if found is None:
                     raise
                 return MessageResult(found, draft.thread_id, False)
-        self.hub.outbox.wakeup.set()
+        self.outbox.wakeup.set()
         return MessageResult(message_id, draft.thread_id, True)
 
     # -- pieces ------------------------------------------------------------------------------------
@@ -253,7 +305,7 @@ class IntakeService:
 
         ``author_label`` is stored in clear and must not identify a worker (a role, or a professional's name);
         ``author_name`` (whoever wrote it, possibly the worker) is stored encrypted."""
-        sealer, message_id = self.hub.sealer, new_id()
+        sealer, message_id = self.sealer, new_id()
         key = sealer.new_key(session)
         session.add(Message(
             id=message_id, thread_id=thread_id, request_id=request_id, direction=direction, kind=kind,
@@ -274,7 +326,7 @@ class IntakeService:
         return message_id
 
     def _lookup_digests(self, draft: RequestDraft, reference: str) -> set[str]:
-        hasher = self.hub.hasher
+        hasher = self.hasher
         digests = {hasher.digest("reference", reference)}
         if draft.worker is not None:
             if draft.worker.family_name:
@@ -292,20 +344,12 @@ class IntakeService:
         assert draft.consent is not None and draft.worker is not None
         consent, worker, record_id = draft.consent, draft.worker, new_id()
         ident = worker.ins or f"{worker.family_name}|{worker.given_names}|{worker.birth_date}"
-        key = self.hub.sealer.new_key(session)
+        key = self.sealer.new_key(session)
         session.add(ConsentRecord(
-            id=record_id, worker_digest=self.hub.hasher.digest("worker", ident), request_id=request_id,
+            id=record_id, worker_digest=self.hasher.digest("worker", ident), request_id=request_id,
             purpose=draft.event, decision=consent.decision,
             given_on=(consent.given_on or utcnow().date()).isoformat(), channel=consent.channel,
             declared_by=consent.declared_by, data_key_id=key.id,
-            details_enc=self.hub.sealer.seal_json(key, "consents", record_id, "details",
+            details_enc=self.sealer.seal_json(key, "consents", record_id, "details",
                                                   {"requester": draft.requester.name,
                                                    "requester_kind": draft.requester.kind})))
-
-    @staticmethod
-    def _add_decision(session: AsyncSession, request_id: str, decision: Decision) -> None:
-        session.add(RoutingDecision(
-            request_id=request_id, rule=decision.rule, practitioner_id=decision.practitioner_id,
-            team_id=decision.team_id, informed_team_id=decision.informed_team_id,
-            triage_reason=decision.triage_reason, facts=json.dumps(decision.facts, ensure_ascii=False, sort_keys=True),
-            explanation=decision.explanation, current=True, created_at=utcnow()))

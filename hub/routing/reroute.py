@@ -16,21 +16,37 @@ Contract:
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, fields
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.audit import Actor
 from hub.intake.drafts import EmployerRef, Person, RequestDraft, Requester
 from hub.routing.model import Decision, RoutingFacts
+from hub.routing.record import record_decision, routing_facts
 from hub.store.models import CLOSED_STATUSES, Request, RoutingDecision, Thread, utcnow
 
 if TYPE_CHECKING:
-    from hub.core import Hub
+    from hub.audit import AuditLog
+    from hub.notices import Notices
+    from hub.outbox import Outbox
+    from hub.routing.pipeline import Router
+    from hub.store.db import Database
+    from hub.store.sealing import Sealer
+
+
+class Hub(Protocol):
+    """What re-routing uses (the composition root provides it; this module does not import it)."""
+
+    db: Database
+    router: Router
+    sealer: Sealer
+    audit: AuditLog
+    notices: Notices
+    outbox: Outbox
 
 ROUTER_PREFIX = "router"
 MANUAL_RULE = "manual"  # hub.inbox.reassign
@@ -101,8 +117,6 @@ def draft_view(payload: dict[str, Any], request: Request) -> RequestDraft:
 
 async def stored_facts(hub: Hub, session: AsyncSession, request: Request) -> RoutingFacts:
     """Rebuild the routing facts of a stored request from its encrypted payload (the caller audits the read)."""
-    from hub.intake.service import routing_facts
-
     payload = await hub.sealer.open_json(session, request.data_key_id, "requests", request.id, "payload",
                                          request.payload_enc)
     return routing_facts(draft_view(payload if isinstance(payload, dict) else {}, request))
@@ -150,24 +164,8 @@ async def reroute_outcome(hub: Hub, request_id: str, actor: Actor, today: date |
             .order_by(RoutingDecision.id.desc()).limit(1))).scalar_one_or_none()
         recorded = not _same(current, request, decision)
         if recorded:
-            now = utcnow()
-            await session.execute(update(RoutingDecision).where(RoutingDecision.request_id == request.id,
-                                                                RoutingDecision.current.is_(True))
-                                  .values(current=False))
-            session.add(RoutingDecision(
-                request_id=request.id, rule=decision.rule, practitioner_id=decision.practitioner_id,
-                team_id=decision.team_id, informed_team_id=decision.informed_team_id,
-                triage_reason=decision.triage_reason,
-                facts=json.dumps(decision.facts, ensure_ascii=False, sort_keys=True),
-                explanation=decision.explanation, decided_by=f"{ROUTER_PREFIX} ({actor.label})"[:120],
-                current=True, created_at=now))
-            request.assigned_practitioner_id = decision.practitioner_id
-            request.assigned_team_id = decision.team_id
-            request.informed_team_id = decision.informed_team_id
-            request.employer_id = decision.employer_id
-            request.in_triage = decision.in_triage
-            request.triage_reason = decision.triage_reason
-            request.updated_at = now
+            await record_decision(session, request, decision, f"{ROUTER_PREFIX} ({actor.label})")
+            request.updated_at = utcnow()
         after = Assignment.of_decision(decision)
         await hub.audit.record(session, actor=actor, action="reroute", entity_type="Task", entity_id=request.id,
                                detail=(f"rule {decision.rule}: {_describe(before)} -> {_describe(after)}"

@@ -1,10 +1,11 @@
 """The private follow-up page ``/suivi/{reference}?t=<token>``: where a form request stands, in plain French.
 
-Contract: ``await follow_up(hub, reference, token, actor)`` returns a :class:`FollowUp` or None (unknown
+Contract: ``await follow_ups.status(reference, token, actor)`` returns a :class:`FollowUp` or None (unknown
 reference, not a form request, wrong or missing token: the caller answers 404 in every case, so nothing tells a
 reference that exists from one that does not). The token is compared by its SHA-256 with the thread's
 ``follow_up_digest`` in constant time. Only the Task's status, type, dates and the requester's kind are read —
 never the request's text, the worker's identity or anything a physician wrote — and the read is audited.
+``next_steps(event, requester_kind)`` and ``EVENT_FR`` are shared with the confirmation email (``hub.notices``).
 """
 
 from __future__ import annotations
@@ -12,16 +13,13 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from hub.audit import Actor
+from hub.audit import Actor, AuditLog
 from hub.references import token_digest
+from hub.store.db import Database
 from hub.store.models import Request, Thread
-
-if TYPE_CHECKING:
-    from hub.core import Hub
 
 STATUS_FR = {
     "requested": ("Reçue", "Votre demande a bien été reçue. Elle va être examinée par l'équipe de santé au travail."),
@@ -78,10 +76,20 @@ class FollowUp:
     steps: list[str]
 
 
-async def follow_up(hub: Hub, reference: str, token: str, actor: Actor) -> FollowUp | None:
+class FollowUps:
+    """The status of a form request, for whoever holds its follow-up link."""
+
+    def __init__(self, db: Database, audit: AuditLog) -> None:
+        self.db, self.audit = db, audit
+
+    async def status(self, reference: str, token: str, actor: Actor) -> FollowUp | None:
+        return await _status(self.db, self.audit, reference, token, actor)
+
+
+async def _status(db: Database, audit: AuditLog, reference: str, token: str, actor: Actor) -> FollowUp | None:
     if not token or len(token) > 200 or len(reference) > 24:
         return None
-    async with hub.db.session() as session, session.begin():
+    async with db.session() as session, session.begin():
         row = (await session.execute(
             select(Thread.id, Thread.follow_up_digest, Thread.channel).where(Thread.reference == reference)
         )).first()
@@ -95,7 +103,7 @@ async def follow_up(hub: Hub, reference: str, token: str, actor: Actor) -> Follo
             .where(Request.thread_id == row.id).order_by(Request.created_at).limit(1))).first()
         if request is None:
             return None
-        await hub.audit.record(session, actor=actor, action="read", entity_type="Task", entity_id=request.id,
+        await audit.record(session, actor=actor, action="read", entity_type="Task", entity_id=request.id,
                                detail="follow-up page (status only)")
     label, text = STATUS_FR.get(request.status, ("Reçue", STATUS_FR["requested"][1]))
     return FollowUp(reference=reference, event=request.event, event_fr=EVENT_FR.get(request.event, "Demande"),
