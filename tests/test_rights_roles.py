@@ -206,3 +206,25 @@ def test_guichet_toml_overrides_and_unknown_names_stop_the_start() -> None:
                        ({"nurse": {"mfa": "oui"}}, "mfa doit valoir true ou false")):
         with pytest.raises(RightsConfigError, match=words):
             RightsTable.from_config(bad)
+
+
+async def test_a_pdp_cell_member_acts_with_her_role_and_reads_what_the_cell_is_told(demo_hub: Hub,
+                                                                                     start_server) -> None:
+    from tests.inbox_support import CLAIRE, team_id
+
+    thread_id, task_id, _ = await new_request(demo_hub, reason=CLINICAL)
+    await place(demo_hub, task_id, assigned_practitioner_id=(await practitioner(demo_hub, "anne")).id,
+                informed_team_id=await team_id(demo_hub, "NTS-PDP"))
+    srv = await start_server(demo_hub)
+    client, csrf = await json_login(demo_hub, srv.url, CLAIRE)  # a nurse of the PDP cell
+    async with client:
+        view = await client.get(f"{srv.url}/api/threads/{thread_id}")
+        body = await view.json()
+        assert view.status == 200 and body["access"] == "informed" and body["actions"] == []
+        assert body["request"]["reason"] == CLINICAL  # her role reads clinical content
+        before = await _state(demo_hub, task_id)
+        for action in ("accept", "reply", "close-admin"):
+            path, payload = _json_body(action)
+            refused = await client.post(f"{srv.url}/api/threads/{thread_id}/{path}", json=payload, headers=csrf)
+            assert refused.status == 403 and "seulement informée" in (await refused.json())["error"]
+        assert await _state(demo_hub, task_id) == before
