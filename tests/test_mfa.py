@@ -66,8 +66,8 @@ async def test_first_login_enrols_then_every_login_needs_a_fresh_code(demo_hub: 
     async with demo_hub.db.session() as session:
         details = set((await session.execute(select(AuditEvent.detail).where(
             AuditEvent.action == "login", AuditEvent.entity_id == str(anne.id)))).scalars().all())
-    assert {"stage enrol", "second factor enrolled", "second factor needed", "bad second factor",
-            "stage full"} <= details  # every step audited, none with a code in it
+    assert {"stage enrol", "second factor enrolment: wrong code", "second factor enrolled", "second factor needed",
+            "bad second factor", "stage full"} <= details  # every step audited, none with a code in it
 
 
 async def test_a_role_without_a_factor_logs_in_with_its_password(demo_hub: Hub, start_server) -> None:

@@ -186,15 +186,17 @@ async def confirm_enrolment(hub: Hub, info: SessionInfo, code: str, source: str 
     async with hub.db.session() as session, session.begin():
         user = (await session.execute(select(User).where(User.id == info.user.id).with_for_update())).scalar_one()
         codes = await mfa.confirm(hub, session, user, code, now) if info.stage == "enrol" and user.active else None
-        if codes is None:
+        if codes is None:  # the refusal is audited (committed), then raised
             await hub.audit.record(session, actor=actor, action="login", entity_type="User", entity_id=str(user.id),
                                    outcome="failure", detail="second factor enrolment: wrong code")
-            raise LoginRefused("Code incorrect : vérifiez l'heure de votre téléphone et saisissez le code affiché "
-                               "par l'application.", 400)
-        await session.execute(delete(WebSession).where(WebSession.token_digest == info.token_digest))
-        new = _open_session(session, hub, user, now, mfa.Factor())
-        await hub.audit.record(session, actor=actor, action="login", entity_type="User", entity_id=str(user.id),
-                               detail="second factor enrolled")
+        else:
+            await session.execute(delete(WebSession).where(WebSession.token_digest == info.token_digest))
+            new = _open_session(session, hub, user, now, mfa.Factor())
+            await hub.audit.record(session, actor=actor, action="login", entity_type="User", entity_id=str(user.id),
+                                   detail="second factor enrolled")
+    if codes is None:
+        raise LoginRefused("Code incorrect : vérifiez l'heure de votre téléphone et saisissez le code affiché par "
+                           "l'application.", 400)
     return new, tuple(codes)
 
 
