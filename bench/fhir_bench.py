@@ -157,7 +157,8 @@ async def main() -> None:
             ports, bare_port = [free_port() for _ in range(args.servers)], free_port()
             servers = [await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "hub.cli", "serve", "--role", "api",
-                env={**os.environ, **env, "GUICHET_HTTP_PORT": str(port)},
+                env={**os.environ, **env, "GUICHET_HTTP_PORT": str(port),
+                     "GUICHET_SQL_COUNT_FILE": str(Path(tmp) / f"sql-count-{port}")},
                 stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL) for port in ports]
             bare = await asyncio.create_subprocess_exec(sys.executable, "-c", BARE_SERVER, str(bare_port))
             try:
@@ -196,6 +197,12 @@ async def main() -> None:
                 for proc in (*servers, bare):
                     proc.terminate()
                     await proc.wait()
+            counts = [Path(tmp) / f"sql-count-{port}" for port in ports]
+            if all(c.exists() for c in counts):
+                total = sum(int(c.read_text()) for c in counts)
+                print(f"SQL statements per accepted message: {total / (args.messages + args.warmup):.1f} (whole "
+                      f"server run: start-up, {args.clients} token requests, warm-up and audit chaining included)",
+                      flush=True)
 
 
 def cpu_seconds(pid: int) -> float:

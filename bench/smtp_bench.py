@@ -120,6 +120,7 @@ async def main() -> int:
         home = Path(tmp)
         port = free_port()
         env = guichet_env(home, port, args.database_url, schema)
+        env["GUICHET_SQL_COUNT_FILE"] = str(home / "sql-count")
         # setup before anything is measured: blocking calls are fine here
         subprocess.run([PYTHON, "-m", "hub.cli", "init"], env=env, cwd=ROOT,  # noqa: ASYNC221
                        check=True, capture_output=True)
@@ -153,6 +154,9 @@ async def main() -> int:
             for proc in procs:
                 proc.terminate()
                 proc.wait(10)
+        counted = home / "sql-count"
+        accepted = 50 + args.rounds * args.messages
+        sql = int(counted.read_text()) / accepted if counted.exists() else float("nan")
         backend = "PostgreSQL" if args.database_url else "SQLite"
         rate, bare_rate = statistics.median(intake_rates), statistics.median(sink_rates)
         print(f"backend: {backend}; {args.rounds} rounds of {args.messages} messages "
@@ -162,6 +166,8 @@ async def main() -> int:
               + f" msg/s; median {rate:.0f} msg/s")
         print("bare aiosmtpd sink (250 at once):  " + ", ".join(f"{r:.0f}" for r in sink_rates)
               + f" msg/s; median {bare_rate:.0f} msg/s")
+        print(f"SQL statements per accepted message: {sql:.1f} (whole server run: warm-up, start-up and audit "
+              "chaining included)")
         print(f"ratio intake / sink (medians): {rate / bare_rate:.2f}")
     if args.database_url and schema:
         await pg_schema(args.database_url, False, schema)

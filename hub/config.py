@@ -10,6 +10,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,15 @@ DEFAULT_HTTP = ("127.0.0.1", 8080)
 DEFAULT_SMTP = ("127.0.0.1", 2525)
 # The published definitions (OpenAPI, FHIR profiles, example directory) of a source checkout; an installed
 # package (the Docker image) is told where they are with GUICHET_SCHEMAS_DIR.
-DEFAULT_SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
+def _bundled_schemas() -> Path:
+    """The repository's ``schemas/`` in a source checkout, else the copy shipped in the wheel (``hub/schemas``)."""
+    checkout = Path(__file__).resolve().parent.parent / "schemas"
+    if (checkout / "openapi.json").is_file():
+        return checkout
+    return Path(str(resources.files("hub") / "schemas"))
+
+
+DEFAULT_SCHEMAS = _bundled_schemas()
 
 
 @dataclass(frozen=True)

@@ -174,6 +174,14 @@ class Notices:
 
     # -- notifications --------------------------------------------------------------------------------
     async def _recipient_emails(self, session: AsyncSession, request: Request) -> list[str]:
+        """Who is told; remembered for the transaction (a group commit often routes many requests alike)."""
+        memo: dict[tuple[Any, ...], list[str]] = session.info.setdefault("notices.recipients", {})
+        key = (request.assigned_practitioner_id, request.assigned_team_id, request.in_triage)
+        if key not in memo:
+            memo[key] = await self._query_recipients(session, request)
+        return memo[key]
+
+    async def _query_recipients(self, session: AsyncSession, request: Request) -> list[str]:
         query = select(User.email).where(User.active.is_(True))
         if request.assigned_practitioner_id is not None:
             query = query.where(User.practitioner_id == request.assigned_practitioner_id)

@@ -1,7 +1,9 @@
 """The connector lifecycle. ``hub`` never imports ``connectors``: it finds them through the
 ``guichet.connectors`` entry points (see ``pyproject.toml``), each a zero-argument factory of a ``Connector``.
 
-Lifecycle, in order: ``setup(hub, app)`` (add HTTP routes and hub services such as notices), ``transports(hub)``
+Lifecycle, in order: ``check_settings(settings)`` (optional: read the connector's settings typed, raise
+:class:`hub.settings_check.SettingError` on a bad value; the server calls it before anything listens),
+``setup(hub, app)`` (add HTTP routes and hub services such as notices), ``transports(hub)``
 (outbox kinds it can deliver), ``start(hub, roles)`` (listeners such as SMTP), ``stop()``.
 """
 
@@ -14,6 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 from aiohttp import web
 
 if TYPE_CHECKING:
+    from hub.config import Settings
     from hub.core import Hub
     from hub.outbox import Transport
 
@@ -33,10 +36,21 @@ class Connector(Protocol):
     async def stop(self) -> None: ...
 
 
+def check_connector_settings(connectors: list[Connector] | tuple[Connector, ...], settings: Settings) -> None:
+    """Every connector's settings, typed and checked; raises ``SettingError`` naming the first bad one."""
+    for connector in connectors:
+        check = getattr(connector, "check_settings", None)
+        if check is not None:
+            check(settings)
+
+
 class HttpOnlyConnector:
     """Base for a connector that only adds HTTP routes: no outbox transport, no listener of its own."""
 
     name = "http"
+
+    def check_settings(self, settings: Settings) -> None:
+        return None
 
     def setup(self, hub: Hub, app: web.Application) -> None:
         raise NotImplementedError

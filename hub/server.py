@@ -14,7 +14,7 @@ from aiohttp import web
 
 from hub.core import Hub
 from hub.outbox import OutboxWorker, Transport
-from hub.plugins import Connector
+from hub.plugins import Connector, check_connector_settings
 from hub.tls import server_context
 from hub.web.app import build_app
 
@@ -36,6 +36,7 @@ class Server:
 
     async def start(self) -> list[str]:
         settings, urls = self.hub.settings, []
+        check_connector_settings(self.connectors, settings)  # a bad setting stops us before anything listens
         app = build_app(self.hub, self.connectors)
         if "api" in self.roles:
             self.runner = web.AppRunner(app, access_log=None)

@@ -103,3 +103,14 @@ async def test_form_confirmation_commits_with_the_request_and_carries_the_link(d
         [payload] = [await demo_hub.outbox.payload(session, row) for row in rows]
     assert f"/suivi/{result.reference}?t={result.follow_up_token}" in payload["text"]
     assert payload["to"] == ["gp@example.fr"] and "Salarié" not in payload["text"]
+
+
+async def test_a_group_commit_with_the_same_key_twice_creates_one_request(demo_hub: Hub) -> None:
+    import asyncio
+
+    before = await count(demo_hub, Request)
+    results = await asyncio.gather(*(demo_hub.intake.submit(gp_request("email", key), ACTOR)
+                                     for key in ("g1", "g2", "g1", "g3", "g2")))
+    assert [r.created for r in results] == [True, True, False, True, False]
+    assert results[0].request_id == results[2].request_id and results[1].request_id == results[4].request_id
+    assert await count(demo_hub, Request) == before + 3

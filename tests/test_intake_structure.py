@@ -47,3 +47,12 @@ def test_routing_decisions_are_written_in_one_place() -> None:
     writers = [str(p.relative_to(ROOT)) for p in files("hub", "connectors")
                if "RoutingDecision(" in p.read_text("utf-8") and "class RoutingDecision(" not in p.read_text("utf-8")]
     assert writers == ["hub/routing/record.py"]
+
+
+def test_inbox_errors_become_http_in_one_middleware() -> None:
+    catching = [str(p.relative_to(ROOT)) for p in files("hub/web")
+                if any(isinstance(node, ast.ExceptHandler) and node.type is not None
+                       and "InboxError" in ast.unparse(node.type) or "NotFound" in ast.unparse(node.type)
+                       for node in ast.walk(ast.parse(p.read_text("utf-8")))
+                       if isinstance(node, ast.ExceptHandler) and node.type is not None)]
+    assert catching == ["hub/web/inbox_errors.py"]

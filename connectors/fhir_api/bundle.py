@@ -1,11 +1,14 @@
 """Reading a message Bundle: the raw bytes, validated once with ``fhir.resources.R4B`` (``model_validate_json``).
 
-Contract: ``parse_message(raw) -> MessageBundle`` or :class:`FhirError` 400 naming the element that does not
-parse (never an exception of another kind). The model is used for reading, the plain JSON (``json.loads``, cheap)
-for walking references and the digest; nothing is ever re-serialised from the model: the
-raw bytes are what gets stored. ``MessageBundle.resolve(reference)`` finds an entry by ``fullUrl``, by
-``Type/id`` or by an absolute URL ending in ``Type/id``; ``digest`` is the SHA-256 of the canonical JSON (keys
-sorted, no spaces), so the same message re-sent with other whitespace is still "the same message".
+Contract: ``parse_message(raw, max_entries=MAX_ENTRIES) -> MessageBundle`` or :class:`FhirError` 400 naming the
+element that does not parse, or 422 ``too-costly`` when the Bundle has more than ``max_entries`` entries (checked
+on the plain JSON, before the costly model validation) — never an exception of another kind. It is CPU work: the
+caller runs it off the event loop (``messaging.process_message`` uses a worker thread).
+The model is used for reading, the plain JSON (``json.loads``, cheap) for walking references and the digest; nothing
+is ever re-serialised from the model: the raw bytes are what gets stored. ``MessageBundle.resolve(reference)`` finds
+an entry by ``fullUrl``, by ``Type/id`` or by an absolute URL ending in ``Type/id``; ``digest`` is the SHA-256 of
+the canonical JSON (keys sorted, no spaces), so the same message re-sent with other whitespace is still "the same
+message".
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from pydantic import ValidationError
 from connectors.fhir_api.outcome import FhirError, Issue, one
 
 MAX_ISSUES = 20
+MAX_ENTRIES = 200  # a real message carries about ten; guichet.toml ``fhir_max_bundle_entries``
 
 
 @dataclass
@@ -78,7 +82,17 @@ def _has_nul(node: Any) -> bool:
     return False
 
 
-def parse_message(raw: bytes) -> MessageBundle:
+def _too_many(count: int, max_entries: int) -> FhirError:
+    return one(422, "too-costly", "Bundle.entry",
+               f"Le Bundle compte au moins {count} entrées ; un message en accepte {max_entries} au plus. Rien "
+               "n'a été enregistré : envoyez un message par demande, sans ressources superflues.",
+               f"The Bundle has at least {count} entries; a message accepts at most {max_entries}. Nothing was "
+               "stored.", "too-many-entries")
+
+
+def parse_message(raw: bytes, max_entries: int = MAX_ENTRIES) -> MessageBundle:
+    if raw.count(b'"resource"') > max_entries:  # every entry has one: refuse before a long, GIL-holding parse
+        raise _too_many(raw.count(b'"resource"'), max_entries)
     try:
         data = json.loads(raw)
     except (ValueError, RecursionError) as exc:
@@ -90,6 +104,9 @@ def parse_message(raw: bytes) -> MessageBundle:
     if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
         raise one(400, "structure", "Bundle.resourceType", "Une ressource Bundle est attendue.",
                   "A Bundle resource is expected (resourceType 'Bundle').", "not-a-bundle")
+    count = len(data["entry"]) if isinstance(data.get("entry"), list) else 0
+    if count > max_entries:
+        raise _too_many(count, max_entries)
     try:
         model = Bundle.model_validate_json(raw)
     except ValidationError as exc:

@@ -12,6 +12,7 @@ from hub.intake.errors import UNAVAILABLE
 from hub.smart import AccessGrant, AuthError, SmartAuth
 
 SMART: web.AppKey[SmartAuth] = web.AppKey("fhir_api_smart", SmartAuth)
+MAX_ENTRIES_KEY: web.AppKey[int] = web.AppKey("fhir_api_max_entries", int)
 FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 FHIR_MEDIA_TYPES = ("application/fhir+json", "application/json", "application/json+fhir")
 MAX_MESSAGE_BYTES = 10 * 1024 * 1024

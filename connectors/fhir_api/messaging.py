@@ -1,20 +1,23 @@
 """``$process-message``: a checked Bundle becomes a request (or a reply on a request) through ``hub.intake``.
 
-Contract: ``await process_message(hub, grant, raw, actor, today) -> dict`` (the response Bundle) or
-:class:`FhirError`: 400 (not a FHIR message), 422 (profile rule or law, every issue naming its element), 409
+Contract: ``await process_message(hub, grant, raw, actor, today, max_entries) -> dict`` (the response Bundle) or
+:class:`FhirError`: 400 (not a FHIR message), 422 (profile rule or law, every issue naming its element; more than
+``max_entries`` entries), 409
 (a MessageHeader id already used by this client with another body), 404-like 422 for a reply to a Task the
-client does not own. The same message sent twice gives the same answer and one request.
+client does not own. The same message sent twice gives the same answer and one request. Parsing, model
+validation and profile checks run in a worker thread: the event loop keeps answering the other clients.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from connectors.fhir_api import convert
-from connectors.fhir_api.bundle import MessageBundle, parse_message
+from connectors.fhir_api.bundle import MAX_ENTRIES, MessageBundle, parse_message
 from connectors.fhir_api.outcome import FhirError, Issue, one
 from connectors.fhir_api.profile import MessageView, check_profile
 from connectors.fhir_api.reads import task_resource
@@ -36,9 +39,15 @@ def _conflict() -> FhirError:
                "(re-use an id only to re-send exactly the same message).", "message-id-reused")
 
 
-async def process_message(hub: Hub, grant: AccessGrant, raw: bytes, actor: Actor, today: date) -> dict[str, Any]:
-    bundle = parse_message(raw)
-    view = check_profile(bundle)
+def read_message(raw: bytes, max_entries: int = MAX_ENTRIES) -> tuple[MessageBundle, MessageView]:
+    """Parse, validate and profile-check a Bundle (CPU work: run in a worker thread, never on the loop)."""
+    bundle = parse_message(raw, max_entries)
+    return bundle, check_profile(bundle)
+
+
+async def process_message(hub: Hub, grant: AccessGrant, raw: bytes, actor: Actor, today: date,
+                          max_entries: int = MAX_ENTRIES) -> dict[str, Any]:
+    bundle, view = await asyncio.to_thread(read_message, raw, max_entries)
     if view.event == "reply":
         return await _reply(hub, grant, bundle, view, actor)
     draft = convert.request_draft(view, bundle, grant)

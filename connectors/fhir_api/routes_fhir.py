@@ -14,6 +14,7 @@ from aiohttp import web
 from connectors.fhir_api import reads
 from connectors.fhir_api.http_common import (
     FHIR_ID,
+    MAX_ENTRIES_KEY,
     TRANSIENT,
     actor_of,
     authenticate,
@@ -57,7 +58,8 @@ def fhir_handler(handler: Handler) -> Handler:
 async def process(request: web.Request) -> web.Response:
     grant = await authenticate(request, "system/Bundle.write")
     raw = await read_fhir_body(request)
-    answer = await process_message(request.app[HUB], grant, raw, actor_of(request, grant), date.today())
+    answer = await process_message(request.app[HUB], grant, raw, actor_of(request, grant), date.today(),
+                                   request.app[MAX_ENTRIES_KEY])
     return fhir_response(answer)
 
 

@@ -6,11 +6,13 @@ its routes, its own Jinja2 environment (``app_key`` of its own, so it never clas
 stylesheet under ``/static/forms/``; it delivers nothing (``transports() == {}``) and runs no listener.
 Tunables (``guichet.toml``): ``forms_submissions_per_hour`` (10), ``forms_posts_per_hour`` (60),
 ``forms_searches_per_hour`` (120), ``forms_max_file_mb`` (10), ``forms_max_files`` (3), ``trusted_proxies``
-(addresses of reverse proxies whose ``X-Forwarded-For`` is believed).
+(addresses of reverse proxies whose ``X-Forwarded-For`` is believed); typed and checked by ``check_settings``
+before anything listens.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,7 +24,9 @@ from aiohttp import web
 from connectors.forms.guard import CsrfGuard, RateLimiter
 from connectors.forms.uploads import Limits
 from connectors.forms.views import JINJA, PARIS, FormsSite
+from hub.config import Settings
 from hub.plugins import HttpOnlyConnector
+from hub.settings_check import integer, names
 
 if TYPE_CHECKING:
     from hub.core import Hub
@@ -39,23 +43,46 @@ def french_date(value: date | datetime | None) -> str:
     return value.strftime("%d/%m/%Y")
 
 
+@dataclass(frozen=True)
+class FormsSettings:
+    """The forms' settings (``guichet.toml``), typed and checked once (``settings_check``)."""
+
+    max_file_mb: int
+    max_files: int
+    submissions_per_hour: int
+    posts_per_hour: int
+    searches_per_hour: int
+    trusted_proxies: tuple[str, ...]
+
+    @classmethod
+    def read(cls, settings: Settings) -> FormsSettings:
+        extra = settings.extra
+        return cls(max_file_mb=integer(extra, "forms_max_file_mb", 10, 1, 100),
+                   max_files=integer(extra, "forms_max_files", 3, 0, 20),
+                   submissions_per_hour=integer(extra, "forms_submissions_per_hour", 10, 1),
+                   posts_per_hour=integer(extra, "forms_posts_per_hour", 60, 1),
+                   searches_per_hour=integer(extra, "forms_searches_per_hour", 120, 1),
+                   trusted_proxies=names(extra, "trusted_proxies"))
+
+
 def build_site(hub: Hub) -> FormsSite:
-    extra = hub.settings.extra
+    typed = FormsSettings.read(hub.settings)
     secure = hub.settings.tls_enabled or (hub.settings.public_url or "").startswith("https://")
-    limits = Limits(file_bytes=int(extra.get("forms_max_file_mb", 10)) * 1024 * 1024,
-                    max_files=int(extra.get("forms_max_files", 3)))
-    proxies = extra.get("trusted_proxies", ())
+    limits = Limits(file_bytes=typed.max_file_mb * 1024 * 1024, max_files=typed.max_files)
     return FormsSite(
         hub=hub, csrf=CsrfGuard(hub.keystore.index_key(), secure=secure, public_url=hub.settings.public_url),
         limits=limits,
-        submissions=RateLimiter(int(extra.get("forms_submissions_per_hour", 10))),
-        posts=RateLimiter(int(extra.get("forms_posts_per_hour", 60))),
-        searches=RateLimiter(int(extra.get("forms_searches_per_hour", 120))),
-        trusted_proxies=tuple(proxies.split(",") if isinstance(proxies, str) else proxies))
+        submissions=RateLimiter(typed.submissions_per_hour),
+        posts=RateLimiter(typed.posts_per_hour),
+        searches=RateLimiter(typed.searches_per_hour),
+        trusted_proxies=typed.trusted_proxies)
 
 
 class FormsConnector(HttpOnlyConnector):
     name = "forms"
+
+    def check_settings(self, settings: Settings) -> None:
+        FormsSettings.read(settings)
 
     def setup(self, hub: Hub, app: web.Application) -> None:
         site = build_site(hub)

@@ -11,10 +11,12 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from connectors.smtp.handler import mime_limits
 from connectors.smtp.listener import Listener
-from connectors.smtp.transport import EmailTransport
+from connectors.smtp.transport import EmailTransport, check_relay_settings
 
 if TYPE_CHECKING:
+    from hub.config import Settings
     from hub.core import Hub
     from hub.outbox import Transport
 
@@ -24,6 +26,10 @@ class SmtpConnector:
 
     def __init__(self) -> None:
         self.listener: Listener | None = None
+
+    def check_settings(self, settings: Settings) -> None:
+        check_relay_settings(settings)
+        mime_limits(settings)
 
     def setup(self, hub: Hub, app: web.Application) -> None:
         """No HTTP routes."""

@@ -4,31 +4,42 @@ Contract (the protocol itself is aiosmtpd's ``SMTP``; this class only implements
 - ``handle_EHLO``: adds ``PIPELINING`` to what aiosmtpd announces (SIZE, 8BITMIME, SMTPUTF8, STARTTLS).
 - ``handle_RCPT``: ``250`` for ``settings.address`` and for ``local+token@domain`` when the token is a thread's
   reply token; ``550 5.1.1`` for any other recipient (or an unknown token); ``451`` when storage is down.
-- ``handle_DATA``: parses the message, turns it into a ``MessageDraft`` (a reply: by ``+token`` recipient, or by
-  In-Reply-To/References matching a stored Message-ID) or a ``RequestDraft`` (a new request), awaits
-  ``hub.intake`` and answers ``250`` only once it is committed. Any storage error → ``451 4.3.0`` (the sender
-  retries; nothing is lost). Our own messages are dropped (a loop), bounces go to the thread they are about
-  (and mark the outbox row dead) or are dropped when they match nothing.
+- ``handle_DATA``: refuses a hostile shape before any work (``shape.refusal``: ``552``/``554`` with the reason, more
+  than ``smtp_max_mime_parts`` parts or ``smtp_max_mime_depth`` levels), parses the message in a worker thread (the
+  event loop keeps serving the other sessions and channels), turns it into a ``MessageDraft`` (a reply: by
+  ``+token`` recipient, or by In-Reply-To/References matching a stored Message-ID) or a ``RequestDraft`` (a new
+  request), awaits ``hub.intake`` and answers ``250`` only once it is committed. Any storage error → ``451 4.3.0``
+  (the sender retries; nothing is lost). Our own messages are dropped (a loop), bounces go to the thread they are
+  about (and mark the outbox row dead) or are dropped when they match nothing.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import date
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from connectors.smtp import convert
+from connectors.smtp import convert, shape
 from connectors.smtp.loops import classify
 from connectors.smtp.parse import ParsedMail, parse_mail
 from hub.audit import Actor
+from hub.config import Settings
 from hub.core import Hub
+from hub.settings_check import integer
 
 log = logging.getLogger(__name__)
 OK_RCPT = "250 2.1.5 OK"
 NO_SUCH_USER = "550 5.1.1 No such recipient here"
 TEMPFAIL = "451 4.3.0 Temporary failure, please retry"
+
+
+def mime_limits(settings: Settings) -> tuple[int, int]:
+    """``smtp_max_mime_parts`` and ``smtp_max_mime_depth`` (guichet.toml), checked."""
+    return (integer(settings.extra, "smtp_max_mime_parts", shape.MAX_PARTS, 1, 100_000),
+            integer(settings.extra, "smtp_max_mime_depth", shape.MAX_DEPTH, 1, 100))
 
 
 class IntakeHandler:
@@ -37,6 +48,7 @@ class IntakeHandler:
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
         self.accepted = 0
+        self.max_parts, self.max_depth = mime_limits(hub.settings)
 
     def _split(self, address: str) -> tuple[str, str | None] | None:
         """(local, token) when ``address`` is ours, else ``None``."""
@@ -89,7 +101,11 @@ class IntakeHandler:
 
     async def store(self, raw: bytes, mail_from: str, rcpt_tos: list[str], peer: str) -> str:
         """Commit the message (or decide to drop it) and return the 250 line; raises on storage errors."""
-        mail = parse_mail(raw)
+        refused = await asyncio.to_thread(shape.refusal, raw, self.max_parts, self.max_depth)
+        if refused is not None:
+            log.warning("refused a message of hostile MIME shape: %s", refused[:9])
+            return refused
+        mail = await asyncio.to_thread(parse_mail, raw)
         disposition = classify(mail, mail_from, self.hub.settings)
         if disposition == "own":
             log.warning("dropped a message from our own address or domain (mail loop): %s", mail.message_id)

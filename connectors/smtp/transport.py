@@ -13,12 +13,14 @@ import ssl
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
+from pathlib import Path
 from typing import Any
 
 import aiosmtplib
 
 from hub.config import Settings
 from hub.outbox import PermanentDeliveryError, TransientDeliveryError
+from hub.settings_check import SettingError, boolean, existing_file
 from hub.tls import client_context
 
 SKIP_HEADERS = {"from", "to", "subject", "date", "message-id", "cc", "bcc"}
@@ -52,16 +54,24 @@ def parse_relay(relay: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
+def check_relay_settings(settings: Settings) -> tuple[bool, Path | None]:
+    """``smtp_relay_tls_verify`` (bool) and ``smtp_relay_cafile`` (an existing file), typed; checks the relay."""
+    if settings.smtp_relay:
+        host, _, port = settings.smtp_relay.rpartition(":")
+        if host and not (port.isdigit() and 0 < int(port) < 65536):
+            raise SettingError("smtp_relay", f"hôte:port attendu, pas « {settings.smtp_relay[:60]} »")
+    return (boolean(settings.extra, "smtp_relay_tls_verify", True),
+            existing_file(settings.extra, "smtp_relay_cafile"))
+
+
 class EmailTransport:
     """The outbox transport of kind ``email``."""
 
     def __init__(self, settings: Settings, tls_context: ssl.SSLContext | None = None, timeout: float = 30) -> None:
         self.settings = settings
         self.timeout = timeout
-        extra = settings.extra
-        self.tls_context = tls_context or client_context(
-            verify=bool(extra.get("smtp_relay_tls_verify", True)),
-            cafile=extra.get("smtp_relay_cafile"))
+        verify, cafile = check_relay_settings(settings)
+        self.tls_context = tls_context or client_context(verify=verify, cafile=cafile)
 
     async def deliver(self, payload: dict[str, Any]) -> None:
         if not self.settings.smtp_relay:

@@ -22,6 +22,8 @@ from hub.cli import (
     serve_cmd,
     users_cmd,
 )
+from hub.cli.common import fail
+from hub.settings_check import SettingError
 
 COMMANDS = (init_cmd, serve_cmd, migrate_cmd, directory_cmd, users_cmd, clients_cmd, keys_cmd, audit_cmd,
             routing_cmd, outbox_cmd)
@@ -48,7 +50,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    code: int = args.func(args)
+    try:
+        code: int = args.func(args)
+    except SettingError as exc:
+        return fail(str(exc))
+    except ValueError as exc:  # a setting that does not parse (GUICHET_HTTP_PORT=abc…)
+        logging.getLogger(__name__).debug("setting error", exc_info=True)
+        return fail(f"réglage invalide : {exc}")
+    except KeyboardInterrupt:
+        return fail("interrompu", 130)
+    except Exception as exc:  # noqa: BLE001 - a command failure is a French line, never a traceback
+        logging.getLogger(__name__).debug("command failed", exc_info=True)
+        return fail(f"la commande a échoué ({type(exc).__name__}) ; relancez avec -v pour le détail")
     return code
 
 

@@ -12,6 +12,7 @@ from hub.crypto.keystore import KeyStoreError
 from hub.plugins import load_connectors
 from hub.rights import RightsConfigError
 from hub.server import ROLES, serve_forever
+from hub.settings_check import SettingError
 from hub.store.migrate import is_current
 
 
@@ -41,7 +42,11 @@ def run(args: argparse.Namespace) -> int:
         if not await is_current(hub.db):
             await hub.close()
             return fail("le schéma de la base n'est pas à jour : lancez `guichet migrate`")
-        await serve_forever(hub, load_connectors(), roles)
+        try:
+            await serve_forever(hub, load_connectors(), roles)
+        except SettingError as exc:
+            await hub.close()
+            return fail(str(exc))
         return 0
 
     return asyncio.run(main())

@@ -21,7 +21,7 @@ composition root; it does not know the ``Hub``.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -189,9 +189,14 @@ class IntakeService:
     async def _commit_batch(self, items: list[Item]) -> list[IntakeResult]:
         results: list[IntakeResult] = []
         async with self.db.session() as session, session.begin():
+            known = await self._existing_many(session, [item.draft.source_key for item in items])
             for item in items:
-                result = await self._existing(session, item.draft.source_key)
-                results.append(result if result is not None else await self._create(session, item))
+                result = known.get(item.draft.source_key)
+                if result is None:  # the same key again in this batch gets the answer of a re-send
+                    result = await self._create(session, item)
+                    known[item.draft.source_key] = replace(result, created=False, follow_up_token=None,
+                                                           violations=[])
+                results.append(result)
         return results
 
     async def _commit_one(self, item: Item) -> IntakeResult:
@@ -205,17 +210,19 @@ class IntakeService:
             return again
 
     async def _existing(self, session: AsyncSession, source_key: str) -> IntakeResult | None:
-        row = (await session.execute(
+        return (await self._existing_many(session, [source_key])).get(source_key)
+
+    async def _existing_many(self, session: AsyncSession, source_keys: list[str]) -> dict[str, IntakeResult]:
+        """The requests already created for any of ``source_keys`` (one query for a whole batch)."""
+        rows = (await session.execute(
             select(Request, Thread, RoutingDecision.rule).join(Thread, Thread.id == Request.thread_id)
             .outerjoin(RoutingDecision, (RoutingDecision.request_id == Request.id)
                        & RoutingDecision.current.is_(True))
-            .where(Request.source_key == source_key).limit(1)
-        )).first()
-        if row is None:
-            return None
-        request, thread, rule = row
-        return IntakeResult(request.id, thread.id, thread.reference, request.status, False, rule or "",
-                            request.in_triage, reply_token=thread.reply_token)
+            .where(Request.source_key.in_(sorted(set(source_keys))))
+        )).all()
+        return {request.source_key: IntakeResult(request.id, thread.id, thread.reference, request.status, False,
+                                                 rule or "", request.in_triage, reply_token=thread.reply_token)
+                for request, thread, rule in rows}
 
     async def _create(self, session: AsyncSession, item: Item) -> IntakeResult:
         draft, actor, now = item.draft, item.actor, utcnow()

@@ -1,12 +1,15 @@
 """Directory queries shared by the routing rules.
 
 Every query that may return several rows orders them by primary key, so that ties are always broken the same
-way (routing must be deterministic: never dict, set or database-scan order).
+way (routing must be deterministic: never dict, set or database-scan order). Answers are remembered for the
+session (``session.info``): intake routes a whole group commit in one transaction, and drafts of one batch often
+name the same employer, so the directory is read once per batch, never across transactions (no staleness).
 """
 
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,9 +21,18 @@ MONTHS_FR = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "
              "novembre", "décembre")
 
 
+def _memo(session: AsyncSession, name: str) -> dict[Any, Any]:
+    memo: dict[Any, Any] = session.info.setdefault(f"routing.{name}", {})
+    return memo
+
+
 async def employer_by_siret(session: AsyncSession, siret: str) -> Employer | None:
     """The employer with this SIRET, member or former member (``active`` says which)."""
-    return (await session.execute(select(Employer).where(Employer.siret == siret))).scalar_one_or_none()
+    memo = _memo(session, "employer_by_siret")
+    if siret not in memo:
+        memo[siret] = (await session.execute(select(Employer).where(Employer.siret == siret))).scalar_one_or_none()
+    found: Employer | None = memo[siret]
+    return found
 
 
 async def employers_by_name(session: AsyncSession, name: str, postcode: str | None, commune: str | None,
@@ -50,7 +62,10 @@ async def team_of_kind(session: AsyncSession, kind: str, near_team_id: int | Non
     near = await team(session, near_team_id)
     if near is not None and near.kind == kind:
         return near
-    teams = list((await session.execute(select(Team).where(Team.kind == kind).order_by(Team.id))).scalars())
+    memo = _memo(session, "teams_of_kind")
+    if kind not in memo:
+        memo[kind] = list((await session.execute(select(Team).where(Team.kind == kind).order_by(Team.id))).scalars())
+    teams: list[Team] = memo[kind]
     if near is not None and near.centre_id is not None:
         for candidate in teams:
             if candidate.centre_id == near.centre_id:

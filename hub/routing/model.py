@@ -8,7 +8,7 @@ from typing import Any
 
 @dataclass(frozen=True)
 class RoutingFacts:
-    """The non-health facts of a request that routing may use (built by ``hub.intake.service.routing_facts``)."""
+    """The non-health facts of a request that routing may use (built by ``hub.routing.record.routing_facts``)."""
 
     event: str
     channel: str

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 import jwt
 
+from hub.settings_check import number
 from hub.smart.assertion import ALLOWED_ALGS, AssertionVerifier
 from hub.smart.clients import ClientDirectory
 from hub.smart.errors import AuthError, OAuthError
@@ -70,8 +71,8 @@ class SmartAuth:
         self.replay = ReplayStore(hub.db)
         self.verifier = AssertionVerifier(self.clients, self.replay)
         self.tokens = AccessTokens(hub.keystore.token_signing_key())
-        self.token_limit = RateLimiter(float(extra.get("token_rate", 2.0)), float(extra.get("token_burst", 20)))
-        self.api_limit = RateLimiter(float(extra.get("api_rate", 200.0)), float(extra.get("api_burst", 400)))
+        self.token_limit = RateLimiter(number(extra, "token_rate", 2.0), number(extra, "token_burst", 20))
+        self.api_limit = RateLimiter(number(extra, "api_rate", 200.0), number(extra, "api_burst", 400))
 
     # -- URLs (read at call time: the listener's port is known only once the server is up) --------------
     @property

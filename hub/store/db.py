@@ -14,6 +14,8 @@ from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
 
+from hub.store.sqlcount import install_from_env
+
 
 class Database:
     def __init__(self, url: str, schema: str | None = None, pool_size: int = 10) -> None:
@@ -36,6 +38,7 @@ class Database:
         self.sync_session_class: type[Session] = type("GuichetSession", (Session,), {})
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, class_=AsyncSession,
                                            sync_session_class=self.sync_session_class)
+        install_from_env(self.engine)  # benchmarks only (GUICHET_SQL_COUNT_FILE)
 
     @property
     def is_sqlite(self) -> bool:

@@ -16,6 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, g
 from hub.core import Hub
 from hub.plugins import Connector
 from hub.store.migrate import is_current
+from hub.web.inbox_errors import inbox_errors
 from hub.web.inbox_routes import setup_inbox
 from hub.web.keys import HUB, REGISTRY
 
@@ -79,7 +80,7 @@ async def metrics(request: web.Request) -> web.Response:
 def build_app(hub: Hub, connectors: Sequence[Connector] = (), client_max_size: int = 30 * 1024 * 1024
               ) -> web.Application:
     registry = CollectorRegistry()
-    app = web.Application(middlewares=[security_headers, _count_requests(registry)],
+    app = web.Application(middlewares=[security_headers, _count_requests(registry), inbox_errors],
                           client_max_size=client_max_size)
     app[HUB] = hub
     app[REGISTRY] = registry

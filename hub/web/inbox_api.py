@@ -1,4 +1,5 @@
-"""The inbox's JSON mirror for programs (thin handlers over ``hub.inbox``; errors as ``{"error": "…"}`` in French).
+"""The inbox's JSON mirror for programs (thin handlers over ``hub.inbox``; its errors become ``{"error": "…"}`` in
+French in one middleware, ``hub.web.inbox_errors``).
 
 Routes: ``POST /api/login`` ``{"email","password","otp"}`` (sets the session cookie, returns ``csrf_token`` and
 ``stage``: ``full``, or ``enrol`` with the ``otpauth_uri`` to set up, then ``POST /api/mfa/confirm`` ``{"otp"}``
@@ -17,7 +18,6 @@ from typing import Any
 from aiohttp import web
 
 from hub.inbox import actions, boxes, search, threads
-from hub.inbox.errors import InboxError
 from hub.inbox.reassign import Target
 from hub.web.auth import (
     LoginRefused,
@@ -119,11 +119,8 @@ async def api_inbox(request: web.Request) -> web.Response:
         limit = int(query.get("limit", "50"))
     except ValueError:
         return json_error("Paramètre « limit » invalide : un entier est attendu.", 400)
-    try:
-        page, _ = await boxes.browse(request.app[HUB], viewer, query.get("box", "todo"), limit,
-                                     query.get("cursor") or None, client_source(request))
-    except InboxError as exc:
-        return json_error(exc.message, exc.status)
+    page, _ = await boxes.browse(request.app[HUB], viewer, query.get("box", "todo"), limit,
+                                 query.get("cursor") or None, client_source(request))
     return web.json_response({"box": page.box, "items": [i.to_json() for i in page.items],
                               "next_cursor": page.next_cursor})
 
@@ -138,19 +135,13 @@ async def api_counts(request: web.Request) -> web.Response:
 
 async def api_search(request: web.Request) -> web.Response:
     _, viewer = await authenticate(request, json_api=True)
-    try:
-        items = await search.search(request.app[HUB], viewer, request.query.get("q", ""), client_source(request))
-    except InboxError as exc:
-        return json_error(exc.message, exc.status)
+    items = await search.search(request.app[HUB], viewer, request.query.get("q", ""), client_source(request))
     return web.json_response({"items": [i.to_json() for i in items]})
 
 
 async def api_thread(request: web.Request) -> web.Response:
     _, viewer = await authenticate(request, json_api=True)
-    try:
-        view = await threads.open_thread(request.app[HUB], viewer, request.match_info["id"], client_source(request))
-    except InboxError as exc:
-        return json_error(exc.message, exc.status)
+    view = await threads.open_thread(request.app[HUB], viewer, request.match_info["id"], client_source(request))
     return web.json_response(view.to_json(), headers={"Cache-Control": "no-store"})
 
 
@@ -159,23 +150,20 @@ async def api_action(request: web.Request) -> web.Response:
     check_csrf(request, info, None)
     hub, thread_id, action = request.app[HUB], request.match_info["id"], request.match_info["action"]
     data, source = await _body(request), client_source(request)
-    try:
-        if action == "accept":
-            result = await actions.accept(hub, viewer, thread_id, source)
-        elif action == "reply":
-            result = await actions.reply(hub, viewer, thread_id, _str(data, "text"), source)
-        elif action == "ask-info":
-            result = await actions.ask_info(hub, viewer, thread_id, _str(data, "text"), source)
-        elif action == "reroute":
-            result = await actions.reroute(hub, viewer, thread_id, source)
-        elif action == "reassign":
-            target = Target.parse(_str(data, "practitioner_rpps"), _str(data, "team"))
-            result = await actions.reassign(hub, viewer, thread_id, target, _str(data, "note"), source)
-        else:
-            result = await actions.close(hub, viewer, thread_id, _str(data, "outcome"),
-                                         _str(data, "business_status"), _str(data, "note"), source)
-    except InboxError as exc:
-        return json_error(exc.message, exc.status)
+    if action == "accept":
+        result = await actions.accept(hub, viewer, thread_id, source)
+    elif action == "reply":
+        result = await actions.reply(hub, viewer, thread_id, _str(data, "text"), source)
+    elif action == "ask-info":
+        result = await actions.ask_info(hub, viewer, thread_id, _str(data, "text"), source)
+    elif action == "reroute":
+        result = await actions.reroute(hub, viewer, thread_id, source)
+    elif action == "reassign":
+        target = Target.parse(_str(data, "practitioner_rpps"), _str(data, "team"))
+        result = await actions.reassign(hub, viewer, thread_id, target, _str(data, "note"), source)
+    else:
+        result = await actions.close(hub, viewer, thread_id, _str(data, "outcome"),
+                                     _str(data, "business_status"), _str(data, "note"), source)
     return web.json_response(result.to_json())
 
 

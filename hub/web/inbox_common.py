@@ -31,6 +31,7 @@ from hub.web.keys import HUB
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
 JINJA_KEY: web.AppKey[jinja2.Environment] = web.AppKey("inbox_jinja", jinja2.Environment)
+WHO = "inbox_who"  # request key: (SessionInfo, Viewer) of the authenticated caller (for the error middleware)
 EVENT_LABELS = {"pre-return-visit-request": "Demande de visite de pré-reprise", "pdp-referral": "Saisine PDP",
                 "coordination-request": "Demande de coordination", "reply": "Réponse"}
 CAUSE_LABELS = {"illness": "maladie", "work-accident": "accident du travail",
@@ -89,6 +90,7 @@ async def authenticate(request: web.Request, json_api: bool, any_stage: bool = F
         raise web.HTTPSeeOther("/inbox/mfa")
     async with hub.db.session() as session:
         viewer = await load_viewer(session, info.user, date.today(), hub.rights)
+    request[WHO] = (info, viewer)
     return info, viewer
 
 

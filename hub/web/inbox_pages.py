@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from hub.inbox import actions, boxes, search, threads
 from hub.inbox.access import Viewer
-from hub.inbox.errors import InboxError, NotFound
+from hub.inbox.errors import InboxError
 from hub.inbox.reassign import ASSIGNABLE_ROLES, Target
 from hub.inbox.task_status import OUTCOMES
 from hub.store.models import Practitioner, Team
@@ -35,6 +35,7 @@ from hub.web.auth import (
     tokens_match,
 )
 from hub.web.inbox_common import STATIC, authenticate, check_csrf, render
+from hub.web.inbox_errors import RECOVER
 from hub.web.keys import HUB
 from hub.web.mfa_pages import recovery_page
 
@@ -116,11 +117,8 @@ async def _counts(request: web.Request, viewer: Viewer) -> dict[str, int]:
 async def inbox_page(request: web.Request) -> web.Response:
     info, viewer = await authenticate(request, json_api=False)
     box = request.query.get("box", "triage" if viewer.triage and not viewer.practitioners else "todo")
-    try:
-        page, counts = await boxes.browse(request.app[HUB], viewer, box, 50, request.query.get("cursor") or None,
-                                          client_source(request), counts=True)
-    except InboxError as exc:
-        return render(request, "inbox/error.html", _base(info, viewer, {}, message=exc.message), exc.status)
+    page, counts = await boxes.browse(request.app[HUB], viewer, box, 50, request.query.get("cursor") or None,
+                                      client_source(request), counts=True)
     return render(request, "inbox/list.html", _base(info, viewer, counts, box=box, items=page.items,
                                                     next_cursor=page.next_cursor, title=None,
                                                     notice=DONE.get(request.query.get("fait", ""))))
@@ -130,12 +128,14 @@ async def search_page(request: web.Request) -> web.Response:
     info, viewer = await authenticate(request, json_api=False)
     query = request.query.get("q", "")
     counts = await _counts(request, viewer)
-    try:
-        items = await search.search(request.app[HUB], viewer, query, client_source(request))
-    except InboxError as exc:
+
+    async def in_place(exc: InboxError) -> web.StreamResponse:  # the refusal shown above an empty list
         return render(request, "inbox/list.html", _base(info, viewer, counts, box=None, items=[], next_cursor=None,
                                                         error=exc.message, query=query, title="Recherche"),
                       exc.status)
+
+    request[RECOVER] = in_place
+    items = await search.search(request.app[HUB], viewer, query, client_source(request))
     return render(request, "inbox/list.html", _base(info, viewer, counts, box=None, items=items, next_cursor=None,
                                                     query=query, title="Recherche"))
 
@@ -156,10 +156,7 @@ async def _targets(request: web.Request) -> dict[str, list[tuple[str, str]]]:
 async def _thread_page(request: web.Request, info: SessionInfo, viewer: Viewer, notice: str | None = None,
                        error: str | None = None, status: int = 200) -> web.Response:
     hub = request.app[HUB]
-    try:
-        view = await threads.open_thread(hub, viewer, request.match_info["id"], client_source(request))
-    except NotFound as exc:
-        return render(request, "inbox/error.html", _base(info, viewer, {}, message=exc.message), 404)
+    view = await threads.open_thread(hub, viewer, request.match_info["id"], client_source(request))
     counts = await _counts(request, viewer)
     targets = await _targets(request) if "reassign" in view.actions else {"people": [], "teams": []}
     return render(request, "inbox/thread.html", _base(info, viewer, counts, t=view, notice=notice, error=error,
@@ -182,38 +179,34 @@ async def thread_action(request: web.Request) -> web.StreamResponse:
         value = form.get(name)
         return value if isinstance(value, str) else ""
 
-    try:
-        if action == "accept":
-            await actions.accept(hub, viewer, thread_id, source)
-        elif action == "reply":
-            await actions.reply(hub, viewer, thread_id, field("text"), source)
-        elif action == "ask-info":
-            await actions.ask_info(hub, viewer, thread_id, field("text"), source)
-        elif action == "reroute":
-            await actions.reroute(hub, viewer, thread_id, source)
-            return _see_other("/inbox?fait=reroute")
-        elif action == "reassign":
-            kind, _, value = field("target").partition(":")
-            target = Target.parse(value if kind == "rpps" else None, value if kind == "team" else None)
-            await actions.reassign(hub, viewer, thread_id, target, field("note"), source)
-            return _see_other("/inbox?fait=reassign")
-        else:
-            outcome, _, detail = field("outcome").partition(":")
-            await actions.close(hub, viewer, thread_id, outcome, detail or None, field("note"), source)
-    except NotFound as exc:
-        return render(request, "inbox/error.html", _base(info, viewer, {}, message=exc.message), 404)
-    except InboxError as exc:
+    async def in_place(exc: InboxError) -> web.StreamResponse:  # the thread again, with the refusal
         return await _thread_page(request, info, viewer, error=exc.message, status=exc.status)
+
+    request[RECOVER] = in_place
+    if action == "accept":
+        await actions.accept(hub, viewer, thread_id, source)
+    elif action == "reply":
+        await actions.reply(hub, viewer, thread_id, field("text"), source)
+    elif action == "ask-info":
+        await actions.ask_info(hub, viewer, thread_id, field("text"), source)
+    elif action == "reroute":
+        await actions.reroute(hub, viewer, thread_id, source)
+        return _see_other("/inbox?fait=reroute")
+    elif action == "reassign":
+        kind, _, value = field("target").partition(":")
+        target = Target.parse(value if kind == "rpps" else None, value if kind == "team" else None)
+        await actions.reassign(hub, viewer, thread_id, target, field("note"), source)
+        return _see_other("/inbox?fait=reassign")
+    else:
+        outcome, _, detail = field("outcome").partition(":")
+        await actions.close(hub, viewer, thread_id, outcome, detail or None, field("note"), source)
     return _see_other(f"/inbox/threads/{quote(thread_id)}?fait={action}")
 
 
 async def attachment(request: web.Request) -> web.StreamResponse:
     info, viewer = await authenticate(request, json_api=False)
-    try:
-        name, content_type, content = await threads.download(request.app[HUB], viewer, request.match_info["id"],
-                                                             client_source(request))
-    except InboxError as exc:
-        return render(request, "inbox/error.html", _base(info, viewer, {}, message=exc.message), exc.status)
+    name, content_type, content = await threads.download(request.app[HUB], viewer, request.match_info["id"],
+                                                         client_source(request))
     safe = "".join(c for c in name if c.isprintable() and c not in '"\\/') or "piece-jointe"
     return web.Response(body=content, headers={
         "Content-Type": "application/octet-stream" if content_type.startswith("text/html") else content_type,
