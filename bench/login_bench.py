@@ -41,7 +41,7 @@ from hub.store.migrate import upgrade
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _db import scratch_database  # noqa: E402
 
-PASSWORD = "bench-password-2026"
+PASSWORD = "mot-de-passe-du-banc-2026"  # noqa: S105 - a throw-away database
 
 
 def pct(values: list[float], p: int) -> float:
