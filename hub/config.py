@@ -14,6 +14,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from hub.settings_check import integer
+
 DEFAULT_HTTP = ("127.0.0.1", 8080)
 DEFAULT_SMTP = ("127.0.0.1", 2525)
 # The published definitions (OpenAPI, FHIR profiles, example directory) of a source checkout; an installed
@@ -50,6 +52,13 @@ class Settings:
     outbox_max_attempts: int = 8
     schemas_dir: Path = field(default_factory=lambda: DEFAULT_SCHEMAS)
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # sender trust and secure pickup (DESIGN "Sender trust and secure pickup"): the authserv-id whose
+    # Authentication-Results headers are believed (none: no email is ever "verified"), the domains whose verified
+    # senders may get clinical answers by plain email (none by default: the safe choice), and how long a pickup
+    # link lives
+    trusted_authserv_id: str | None = None
+    plain_email_domains: tuple[str, ...] = ()
+    pickup_days: int = 14
 
     @property
     def tls_enabled(self) -> bool:
@@ -120,4 +129,13 @@ def load_settings(env: Mapping[str, str] | None = None, toml_path: Path | None =
         outbox_max_attempts=int(get("outbox_max_attempts", 8)),
         schemas_dir=Path(get("schemas_dir", DEFAULT_SCHEMAS)).expanduser(),
         extra=file_values,
+        trusted_authserv_id=(str(get("trusted_authserv_id") or "").strip().lower() or None),
+        plain_email_domains=_domains(get("plain_email_domains", ())),
+        pickup_days=integer({"pickup_days": get("pickup_days", 14)}, "pickup_days", 14, minimum=1, maximum=366),
     )
+
+
+def _domains(value: Any) -> tuple[str, ...]:
+    """A list (TOML) or a comma-separated string (environment) of mail domains, lower case."""
+    items = value.split(",") if isinstance(value, str) else list(value or ())
+    return tuple(sorted({str(d).strip().lower().lstrip("@") for d in items if str(d).strip()}))

@@ -62,20 +62,20 @@ async def load_demo(hub: Hub) -> list[DemoLogin]:
     actor, today = Actor("demo", "cli"), date.today()
     gp = Requester(kind="gp", name="Dr Hélène Dubois", email="dr.dubois@medecins-demo.fr", rpps="10000000074")
     drafts = [
-        RequestDraft(event="coordination-request", channel="email", source_key="demo:1", requester=gp,
+        RequestDraft(event="coordination-request", channel="email", source_key="demo:1", requester=gp, trust="verified",
                      subject="Patient en arrêt long, risque de désinsertion", reason=DEMO_TEXTS[0],
                      worker=DEMO_WORKERS[0], employer=EmployerRef(siret="04423065100018"),
                      stoppage=WorkStoppage(start=today - timedelta(days=60), cause="illness"),
                      consent=ConsentStatement(decision="permit", given_on=today, channel="oral",
                                               declared_by="third-party")),
-        RequestDraft(event="pdp-referral", channel="form", source_key="demo:2",
+        RequestDraft(event="pdp-referral", channel="form", source_key="demo:2", trust="form",
                      requester=Requester(kind="worker", name="Maëlle Guénolé"),
                      subject="Saisine de la cellule PDP", reason=DEMO_TEXTS[1], worker=DEMO_WORKERS[1],
                      employer=EmployerRef(siret="03821112200023"), job="Préparatrice de commandes",
                      stoppage=WorkStoppage(start=today - timedelta(days=45), cause="illness"),
                      consent=ConsentStatement(decision="permit", given_on=today, channel="web",
                                               declared_by="worker")),
-        RequestDraft(event="coordination-request", channel="fhir", source_key="demo:3",
+        RequestDraft(event="coordination-request", channel="fhir", source_key="demo:3", trust="api",
                      requester=Requester(kind="coordinator", name="Emma Roux", structure_id="CPTS-NANTES-NORD"),
                      subject="Demande de coordination", reason=DEMO_TEXTS[2], worker=DEMO_WORKERS[2],
                      consent=ConsentStatement(decision="permit", given_on=today, channel="oral",

@@ -136,10 +136,13 @@ class Notices:
     # -- physician → requester ------------------------------------------------------------------------
     async def on_outbound(self, session: AsyncSession, thread: Thread, request: Request, message_id: str,
                           kind: str, text: str, to: str | None = None, in_reply_to: str | None = None,
-                          author: str | None = None) -> None:
+                          transport: str = "email", author: str | None = None) -> None:
         """A reply (``kind="reply"``) or question (``"info-request"``) to an email requester, signed by ``author``
-        (``hub.inbox.authorship``: who wrote it and in what role)."""
-        if thread.channel != "email":
+        (``hub.inbox.authorship``: who wrote it and in what role).
+
+        ``transport`` is the outbox row's kind (``email``, or ``mssante`` when ``hub.trust.answers`` chose it); a
+        caller that names ``to`` has decided the route, else only email threads get one."""
+        if thread.channel != "email" and to is None:
             return
         if not to:
             to = await self._requester_email(session, request)
@@ -162,7 +165,7 @@ class Notices:
                 f"{SIGNATURE}\n")
         self.outbox.enqueue_email(session, kind, OutboundEmail(
             to=[to], subject=f"[{thread.reference}] {label}", text=body, from_addr=self.from_addr,
-            headers=headers), thread_id=thread.id)
+            headers=headers), thread_id=thread.id, kind=transport)
 
     async def _requester_email(self, session: AsyncSession, request: Request) -> str | None:
         payload: dict[str, Any] = await self.sealer.open_json(

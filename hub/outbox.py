@@ -63,11 +63,12 @@ class Outbox:
         self.wakeup = asyncio.Event()
 
     def enqueue_email(self, session: AsyncSession, purpose: str, email: OutboundEmail,
-                      thread_id: str | None = None) -> str:
+                      thread_id: str | None = None, kind: str = "email") -> str:
+        """``kind`` names the transport (``email``; ``mssante`` rows wait for the MSSanté transport)."""
         row_id = new_id()
         key = self.sealer.new_key(session)
         session.add(OutboxItem(
-            id=row_id, kind="email", purpose=purpose, thread_id=thread_id, status="pending", attempts=0,
+            id=row_id, kind=kind, purpose=purpose, thread_id=thread_id, status="pending", attempts=0,
             next_attempt_at=utcnow(), data_key_id=key.id,
             payload_enc=self.sealer.seal_json(key, "outbox", row_id, "payload", asdict(email)),
         ))

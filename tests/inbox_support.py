@@ -41,8 +41,9 @@ async def viewer(hub: Hub, email: str, today: date | None = None) -> Viewer:
 async def new_request(hub: Hub, *, family: str = "Martin", given: str = "Jean", siret: str | None = None,
                       employer_name: str | None = None, channel: str = "email", subject: str = "Demande",
                       reason: str = "Arrêt long, reprise à préparer.", rfc822_id: str | None = None,
-                      attachments: list[AttachmentDraft] | None = None) -> tuple[str, str, str]:
-    """Submit a real request; return (thread_id, task_id, reference)."""
+                      attachments: list[AttachmentDraft] | None = None, trust: str = "verified"
+                      ) -> tuple[str, str, str]:
+    """Submit a real request (by default from an authenticated sender); return (thread_id, task_id, reference)."""
     draft = RequestDraft(
         event="coordination-request", channel=channel, source_key=f"test:{uuid.uuid4()}",
         requester=Requester(kind="gp", name="Dr Hélène Dubois", email="dr.dubois@medecins-demo.fr",
@@ -52,7 +53,7 @@ async def new_request(hub: Hub, *, family: str = "Martin", given: str = "Jean", 
         employer=EmployerRef(siret=siret, name=employer_name),
         stoppage=WorkStoppage(start=date(2026, 9, 1), cause="illness"),
         consent=ConsentStatement(decision="permit", given_on=date(2026, 10, 1), channel="email"),
-        attachments=attachments or [], rfc822_id=rfc822_id)
+        attachments=attachments or [], rfc822_id=rfc822_id, trust=trust)
     result = await hub.intake.submit(draft, Actor("test", "test"))
     return result.thread_id, result.request_id, result.reference
 

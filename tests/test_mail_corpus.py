@@ -76,8 +76,13 @@ async def check_request(hub: Hub, case: dict[str, Any], request: Request, thread
         assert case["hint"] in (data.get("triage_hint") or ""), data.get("triage_hint")
     if "requester_kind" in case:
         assert request.requester_kind == case["requester_kind"]
-    if "requester_rpps" in case:
-        assert request.requester_rpps == case["requester_rpps"]
+    async with hub.db.session() as session:
+        first = (await session.execute(select(Message).where(
+            Message.request_id == request.id, Message.kind == "request"))).scalar_one()
+    assert first.trust == case.get("trust", "unverified")
+    assert request.requester_rpps is None and (data.get("requester") or {}).get("rpps") is None
+    if "claimed_rpps" in case:
+        assert first.claimed_rpps == case["claimed_rpps"], first.claimed_rpps
     if "event" in case:
         assert request.event == case["event"]
     worker, employer = data.get("worker") or {}, data.get("employer") or {}

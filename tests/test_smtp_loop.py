@@ -43,11 +43,18 @@ async def about(guichet: Guichet, thread: Thread, n: int) -> list[Received]:
     raise AssertionError([(m.rcpt_tos, m.message["Subject"]) for m in guichet.sink.messages])
 
 
+AUTHENTICATED = ("mx.spsti-test.fr; dkim=pass header.d=medecins-demo.fr header.s=s1; "
+                 "spf=pass smtp.mailfrom=dr.dubois@medecins-demo.fr; dmarc=pass header.from=medecins-demo.fr")
+
+
 async def test_gp_mail_ack_reply_and_answer_share_one_thread(demo_hub: Hub) -> None:
+    # the SPSTI's border server authenticates mail, and this GP's domain may receive answers by plain email
+    demo_hub.settings = demo_hub.settings.with_(trusted_authserv_id="mx.spsti-test.fr",
+                                                plain_email_domains=("medecins-demo.fr",))
     guichet = await start_guichet(demo_hub, roles=("api", "smtp", "worker"))
     try:
-        # 1. the GP writes to the single address
-        first = gp_mail(BODY, subject="Patient en arrêt long")
+        # 1. the GP writes to the single address (authenticated: the directory's GP is the requester)
+        first = gp_mail(BODY, subject="Patient en arrêt long", Authentication_Results=AUTHENTICATED)
         code, answer = await guichet.send(first)
         assert code == 250, answer
         request, thread = await only_request(demo_hub)

@@ -3,8 +3,10 @@
 Contract:
 - ``source_key(mail, mail_from, raw)``: ``email:<sha256(sender|Message-ID)>``, or a hash of the raw bytes when
   the message has no Message-ID, so the same message delivered twice is stored once.
-- ``request_draft(mail, raw, disposition, sender, today)``: a ``RequestDraft`` for a new request, with what the
-  text (or an attached FHIR Bundle) says; ``triage_hint`` says in French what is missing or wrong;
+- ``request_draft(mail, raw, disposition, sender, today, trust)``: a ``RequestDraft`` for a new request, with
+  what the text (or an attached FHIR Bundle) says; the requester is the directory's ``sender`` only when
+  established (``established_sender``), else a quoted RPPS or a directory match is ``claimed_rpps`` (a
+  suggestion); ``triage_hint`` says in French what is missing or wrong;
   ``acknowledge``/``notify`` are False for anything but normal mail, ``extra["found"]`` lists what was extracted.
 - ``message_draft(mail, raw, thread_id, disposition)``: a ``MessageDraft`` for a thread (the quoted history
   of a reply is cut from the body; the raw message keeps it).
@@ -65,12 +67,24 @@ def strip_quoted(text: str) -> str:
     return "\n".join(lines).strip() or text.strip()
 
 
-def _requester(mail: ParsedMail, sender: KnownSender | None, rpps: str | None) -> Requester:
-    if sender is not None:
-        return Requester(kind=ROLE_TO_KIND.get(sender.role, "other"), name=sender.display_name,
-                         email=mail.from_addr or sender.email, rpps=sender.rpps)
-    return Requester(kind="gp" if rpps else "other", name=mail.from_name or mail.from_addr,
-                     email=mail.from_addr or None, rpps=rpps)
+def _requester(mail: ParsedMail, established: KnownSender | None, presumed: KnownSender | None,
+               rpps: str | None) -> Requester:
+    """Who wrote: the directory entry only when the sender is ``established`` (an authenticated address registered
+    for that practitioner); otherwise what the message says, with no RPPS (a quoted one is a claim, see
+    ``claimed_rpps``) and the role the directory suggests."""
+    if established is not None:
+        return Requester(kind=ROLE_TO_KIND.get(established.role, "other"), name=established.display_name,
+                         email=mail.from_addr or established.email, rpps=established.rpps)
+    kind = ROLE_TO_KIND.get(presumed.role, "other") if presumed is not None else ("gp" if rpps else "other")
+    return Requester(kind=kind, name=mail.from_name or mail.from_addr, email=mail.from_addr or None)
+
+
+def established_sender(mail: ParsedMail, sender: KnownSender | None, trust: str) -> KnownSender | None:
+    """The directory entry the hub stands behind: the From address is the one registered for that practitioner
+    and the mail is authenticated (``trust`` ``verified``). A quoted RPPS never establishes anyone."""
+    if trust != "verified" or sender is None or not sender.email or not mail.from_addr:
+        return None
+    return sender if sender.email.lower() == mail.from_addr.lower() else None
 
 
 def _hints(mail: ParsedMail, disposition: str, siret: str | None, employer: extract.EmployerFound,
@@ -92,7 +106,7 @@ def _hints(mail: ParsedMail, disposition: str, siret: str | None, employer: extr
 
 
 def request_draft(mail: ParsedMail, raw: bytes, disposition: str, mail_from: str, sender: KnownSender | None,
-                  today: date) -> RequestDraft:
+                  today: date, trust: str = "unverified") -> RequestDraft:
     text = mail.text
     bundle = read_bundle(mail.fhir_bundle) if mail.fhir_bundle is not None and not mail.broken else None
     readable = not mail.broken and disposition == "normal"
@@ -123,7 +137,9 @@ def request_draft(mail: ParsedMail, raw: bytes, disposition: str, mail_from: str
         stoppage = bundle.stoppage or stoppage
         consent = bundle.consent or consent
         text = "\n\n".join(t for t in (bundle.text, text) if t)
-    requester = _requester(mail, sender, rpps)
+    established = established_sender(mail, sender, trust)
+    requester = _requester(mail, established, sender, rpps)
+    claimed = None if established is not None else (sender.rpps if sender is not None else rpps)
     found: dict[str, Any] = {"siret": siret, "employer_name": employer.name, "employer_town": employer.town,
                              "rpps": rpps, "sender_known": sender is not None,
                              "fhir_bundle": mail.fhir_bundle is not None}
@@ -134,10 +150,12 @@ def request_draft(mail: ParsedMail, raw: bytes, disposition: str, mail_from: str
         subject=mail.subject[:300], reason=text, worker=worker, employer=employer_ref, stoppage=stoppage,
         consent=consent, attachments=list(mail.attachments), raw=raw, raw_type="message/rfc822",
         rfc822_id=mail.message_id, triage_hint=_hints(mail, disposition, siret, employer, text, problems),
-        acknowledge=disposition == "normal", notify=disposition == "normal", extra=extra)
+        trust=trust, claimed_rpps=claimed, acknowledge=disposition == "normal", notify=disposition == "normal",
+        extra=extra)
 
 
-def message_draft(mail: ParsedMail, raw: bytes, thread_id: str, disposition: str, mail_from: str) -> MessageDraft:
+def message_draft(mail: ParsedMail, raw: bytes, thread_id: str, disposition: str, mail_from: str,
+                  trust: str = "unverified") -> MessageDraft:
     kind = {"auto": "auto-reply", "bounce": "bounce"}.get(disposition, "reply")
     body = strip_quoted(mail.text) if kind == "reply" else mail.text
     if mail.broken:
@@ -145,7 +163,7 @@ def message_draft(mail: ParsedMail, raw: bytes, thread_id: str, disposition: str
     label = f"{mail.from_name} <{mail.from_addr}>" if mail.from_name else (mail.from_addr or mail_from)
     return MessageDraft(thread_id=thread_id, channel="email", source_key=source_key(mail, mail_from, raw),
                         author_label=label[:200], body=body, kind=kind, author_role=AUTHOR_ROLES[kind],
-                        attachments=list(mail.attachments), raw=raw, rfc822_id=mail.message_id)
+                        attachments=list(mail.attachments), raw=raw, rfc822_id=mail.message_id, trust=trust)
 
 
 def diagnostic(text: str) -> str:

@@ -6,11 +6,11 @@ Contract (the protocol itself is aiosmtpd's ``SMTP``; this class only implements
   reply token; ``550 5.1.1`` for any other recipient (or an unknown token); ``451`` when storage is down.
 - ``handle_DATA``: refuses a hostile shape before any work (``shape.refusal``: ``552``/``554`` with the reason, more
   than ``smtp_max_mime_parts`` parts or ``smtp_max_mime_depth`` levels), parses the message in a worker thread (the
-  event loop keeps serving the other sessions and channels), turns it into a ``MessageDraft`` (a reply: by
-  ``+token`` recipient, or by In-Reply-To/References matching a stored Message-ID) or a ``RequestDraft`` (a new
-  request), awaits ``hub.intake`` and answers ``250`` only once it is committed. Any storage error → ``451 4.3.0``
-  (the sender retries; nothing is lost). Our own messages are dropped (a loop), bounces go to the thread they are
-  about (and mark the outbox row dead) or are dropped when they match nothing.
+  event loop keeps serving the other sessions and channels), reads its sender trust (``authres``), turns it into a
+  ``MessageDraft`` (a reply: by ``+token`` recipient, or by In-Reply-To/References matching a stored Message-ID)
+  or a ``RequestDraft`` (a new request), awaits ``hub.intake`` and answers ``250`` only once it is committed. Any
+  storage error → ``451 4.3.0`` (the sender retries; nothing is lost). Our own messages are dropped (a loop),
+  bounces go to the thread they are about (and mark the outbox row dead) or are dropped when they match nothing.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from connectors.smtp import convert, shape
+from connectors.smtp import authres, convert, shape
 from connectors.smtp.loops import classify
 from connectors.smtp.parse import ParsedMail, parse_mail
 from hub.audit import Actor
@@ -112,15 +112,16 @@ class IntakeHandler:
             return "250 2.0.0 OK: ignored (sent by this guichet)"
         actor = Actor(f"email:{mail.from_addr or mail_from}"[:200], f"smtp:{peer}")
         thread_id = await self._thread(mail, rcpt_tos, disposition)
+        trust = authres.trust_of(mail, self.hub.settings.trusted_authserv_id)
         if disposition == "bounce":
             return await self._bounce(mail, raw, mail_from, thread_id, actor)
         if thread_id is not None:
             result = await self.hub.intake.add_message(
-                convert.message_draft(mail, raw, thread_id, disposition, mail_from), actor)
+                convert.message_draft(mail, raw, thread_id, disposition, mail_from, trust), actor)
             return f"250 2.0.0 OK: added to thread {result.thread_id}"
         rpps = None if mail.broken else convert.extract.find_rpps(mail.text)
         sender = await self.hub.directory.known_sender(mail.from_addr, rpps)
-        draft = convert.request_draft(mail, raw, disposition, mail_from, sender, date.today())
+        draft = convert.request_draft(mail, raw, disposition, mail_from, sender, date.today(), trust)
         submitted = await self.hub.intake.submit(draft, actor)
         return f"250 2.0.0 OK: {submitted.reference}"
 

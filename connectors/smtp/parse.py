@@ -47,6 +47,7 @@ class ParsedMail:
     report_type: str | None = None
     bounced_ids: list[str] = field(default_factory=list)
     broken: str | None = None
+    auth_results: list[str] = field(default_factory=list)  # Authentication-Results values, topmost first
 
     def header(self, name: str) -> str:
         return self.headers.get(name.lower(), "")
@@ -216,6 +217,10 @@ def _fill_headers(out: ParsedMail, msg: Message) -> None:
         value = _header(msg, name)
         if value:
             out.headers[name.lower()] = value
+    try:
+        out.auth_results = [str(v) for v in msg.get_all("Authentication-Results") or []]
+    except Exception:  # noqa: BLE001 - unreadable: no authentication result is believed
+        out.auth_results = []
     out.subject = _header(msg, "Subject")
     name, addr = parseaddr(_header(msg, "From"))
     out.from_name, out.from_addr = name.strip(), addr.strip().lower()

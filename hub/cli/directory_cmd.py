@@ -1,4 +1,4 @@
-"""``guichet directory import PATH`` and ``guichet directory export PATH``."""
+"""``guichet directory import PATH``, ``import-annuaire FILE`` and ``export PATH``."""
 
 from __future__ import annotations
 
@@ -26,6 +26,15 @@ def register(sub: Any) -> None:
     imp.add_argument("--skip-invalid", action="store_true",
                      help="appliquer les lignes valides et ignorer les lignes fautives")
     imp.set_defaults(func=run_import)
+    ann = verbs.add_parser(
+        "import-annuaire", help="renseigner les adresses MSSanté depuis l'extraction de l'Annuaire Santé",
+        description="Lit l'extraction publique des boîtes aux lettres MSSanté de l'Annuaire Santé "
+                    "(Extraction_Correspondance_MSSante_*.txt, séparateur « | », voir schemas/annuaire/ ; ou "
+                    "l'archive .zip telle que l'ANS la publie) et "
+                    "renseigne l'adresse MSSanté des praticiens de l'annuaire par leur RPPS. Les RPPS inconnus "
+                    "sont comptés, jamais créés ; les praticiens absents de l'extraction gardent leur adresse.")
+    ann.add_argument("file", type=Path, help="le fichier d'extraction (texte, ou archive .zip)")
+    ann.set_defaults(func=run_import_annuaire)
     exp = verbs.add_parser("export", help="exporter l'annuaire en fichiers CSV (même format que l'import)")
     exp.add_argument("path", type=Path, help="dossier de destination (créé au besoin)")
     exp.set_defaults(func=run_export)
@@ -44,6 +53,23 @@ def run_import(args: argparse.Namespace) -> int:
             print(f"{error.file}:{error.line}: {error.reason}", file=sys.stderr)
         print(report.summary_fr())
         return 1 if report.errors and not args.skip_invalid else 0
+
+    return with_hub(body)
+
+
+def run_import_annuaire(args: argparse.Namespace) -> int:
+    from hub.directory.annuaire import AnnuaireFormatError, import_annuaire
+
+    if not args.file.is_file():
+        return fail(f"{args.file} n'est pas un fichier")
+
+    async def body(hub: Hub) -> int:
+        try:
+            report = await import_annuaire(hub, args.file, progress=sys.stderr.isatty())
+        except AnnuaireFormatError as exc:
+            return fail(f"{args.file} : {exc}")
+        print(report.summary_fr())
+        return 0
 
     return with_hub(body)
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
-from hub.directory.rows import COLUMNS
+from hub.directory.rows import COLUMNS, OPTIONAL
 from hub.store.models import Centre, Employer, Practitioner, Structure, StructureCommune, Team
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ async def export_directory(hub: Hub, folder: Path) -> dict[str, int]:
             select(Team, Centre.code).outerjoin(Centre, Centre.id == Team.centre_id).order_by(Team.code))).all()]
         rows["practitioners"] = [
             [p.rpps, p.family_name, p.given_name, p.email or "", p.role, team or "",
-             p.absent_until.isoformat() if p.absent_until else "", d_rpps or ""]
+             p.absent_until.isoformat() if p.absent_until else "", d_rpps or "", p.mssante or ""]
             for p, team, d_rpps in (await session.execute(
                 select(Practitioner, Team.code, delegate.rpps)
                 .outerjoin(Team, Team.id == Practitioner.team_id)
@@ -60,5 +60,5 @@ def _write(folder: Path, rows: dict[str, list[list[str]]]) -> None:
     for name, data in rows.items():
         with (folder / f"{name}.csv").open("w", newline="", encoding="utf-8") as fh:
             writer = csv.writer(fh)
-            writer.writerow(COLUMNS[name])
+            writer.writerow(COLUMNS[name] + OPTIONAL.get(name, ()))
             writer.writerows(data)

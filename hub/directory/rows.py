@@ -20,6 +20,8 @@ COLUMNS = {
     "employers": ("siret", "name", "naf", "postcode", "commune_insee", "team", "physician_rpps"),
     "structures": ("id", "name", "kind", "communes"),
 }
+# optional columns: absent from a file, the stored values are kept; exported always
+OPTIONAL = {"practitioners": ("mssante",)}
 
 
 class RowError(ValueError):
@@ -96,9 +98,20 @@ def _practitioner(raw: dict[str, str], lookup: dict[str, Any]) -> dict[str, Any]
     email = raw["email"].lower() or None
     if email and "@" not in email:
         raise RowError(f"email '{raw['email']}' is not an address")
-    return {"_key": rpps, "_delegate_rpps": delegate or None, "rpps": rpps,
-            "family_name": _required(raw, "family_name"), "given_name": raw["given_name"], "email": email,
-            "role": role, "team_id": _ref(lookup, "team", raw["team"], "team"), "absent_until": absent}
+    row = {"_key": rpps, "_delegate_rpps": delegate or None, "rpps": rpps,
+           "family_name": _required(raw, "family_name"), "given_name": raw["given_name"], "email": email,
+           "role": role, "team_id": _ref(lookup, "team", raw["team"], "team"), "absent_until": absent}
+    if "mssante" in raw:
+        row["mssante"] = mssante_address(raw["mssante"])
+    return row
+
+
+def mssante_address(value: str) -> str | None:
+    """The optional ``mssante`` column: a secure-mail address (``…@….mssante.fr`` and operators' own domains)."""
+    address = value.strip().lower() or None
+    if address and (address.count("@") != 1 or "." not in address.rpartition("@")[2] or " " in address):
+        raise RowError(f"mssante '{value}' is not an address")
+    return address
 
 
 def _employer(raw: dict[str, str], lookup: dict[str, Any]) -> dict[str, Any]:

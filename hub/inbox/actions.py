@@ -1,6 +1,7 @@
 """What a physician (or the triage coordinator) does on a thread: accept, reply, ask for information, reassign,
 close. Each action is one transaction: the Task status (see ``hub.inbox.task_status``), the message if any, the
-outbox row that carries it back (``hub.notices.on_outbound``), the audit entry, and the actor's read mark.
+outbox row that carries it back (``hub.trust.delivery``: MSSanté, secure pickup or plain email, decided once),
+the audit entry, and the actor's read mark. Writing to an unverified sender needs ``confirm_unverified``.
 
 Contract: every function takes ``(hub, viewer, thread_id, …, source)`` and returns an :class:`ActionResult`;
 raises ``NotFound`` (not visible), ``Forbidden`` (visible read-only, or the role's rights — ``hub.rights`` — do not
@@ -25,6 +26,7 @@ from hub.inbox.task_status import ACTION_LABELS, KEEP, OUTCOMES, next_status
 from hub.inbox.threads import mark_read, with_visible
 from hub.rights import close_right
 from hub.store.models import Message, Request, Thread, new_id, utcnow
+from hub.trust.delivery import deliver_answer
 
 if TYPE_CHECKING:
     from hub.core import Hub
@@ -92,18 +94,18 @@ async def _add_message(hub: Hub, session: AsyncSession, viewer: Viewer, thread: 
 
 
 async def _send_out(hub: Hub, session: AsyncSession, viewer: Viewer, thread: Thread, request: Request, kind: str,
-                    text: str) -> str:
+                    text: str, source: str | None = None, confirmed: bool = False) -> str:
     message_id = await _add_message(hub, session, viewer, thread, request, "out", kind, text)
     payload = await hub.sealer.open_json(session, request.data_key_id, "requests", request.id, "payload",
                                          request.payload_enc)
-    to = (payload.get("requester") or {}).get("email")
     last_in = (await session.execute(
         select(Message.rfc822_id).where(Message.thread_id == thread.id, Message.direction == "in",
                                         Message.rfc822_id.is_not(None))
         .order_by(Message.created_at.desc()).limit(1))).scalar_one_or_none()
     await session.flush()
-    await hub.notices.on_outbound(session, thread, request, message_id, kind, text, to=to, in_reply_to=last_in,
-                                  author=await author_line(session, viewer, request))
+    # where it may go (MSSanté, secure pickup, plain email, the API) is hub.trust's one decision
+    await deliver_answer(hub, session, thread, request, message_id, kind, text, payload, last_in, confirmed,
+                         viewer.actor(source), author=await author_line(session, viewer, request))
     return message_id
 
 
@@ -119,24 +121,26 @@ async def accept(hub: Hub, viewer: Viewer, thread_id: str, source: str | None = 
     return await with_visible(hub, viewer, thread_id, source, work, for_update=True)
 
 
-async def reply(hub: Hub, viewer: Viewer, thread_id: str, text: str | None, source: str | None = None
-                ) -> ActionResult:
-    return await _write_back(hub, viewer, thread_id, _text(text, "de la réponse"), "reply", "reply", source)
+async def reply(hub: Hub, viewer: Viewer, thread_id: str, text: str | None, source: str | None = None,
+                confirm_unverified: bool = False) -> ActionResult:
+    return await _write_back(hub, viewer, thread_id, _text(text, "de la réponse"), "reply", "reply", source,
+                             confirm_unverified)
 
 
-async def ask_info(hub: Hub, viewer: Viewer, thread_id: str, text: str | None, source: str | None = None
-                   ) -> ActionResult:
+async def ask_info(hub: Hub, viewer: Viewer, thread_id: str, text: str | None, source: str | None = None,
+                   confirm_unverified: bool = False) -> ActionResult:
     return await _write_back(hub, viewer, thread_id, _text(text, "de la demande de précisions"), "ask-info",
-                             "info-request", source)
+                             "info-request", source, confirm_unverified)
 
 
 async def _write_back(hub: Hub, viewer: Viewer, thread_id: str, body: str, action: str, kind: str,
-                      source: str | None) -> ActionResult:
-    """A message from the physician to the sender (``action`` moves the Task; ``kind`` names the message)."""
+                      source: str | None, confirmed: bool = False) -> ActionResult:
+    """A message from the physician to the sender (``action`` moves the Task; ``kind`` names the message).
+    ``confirmed``: the physician confirmed sending to an unverified sender (else ``ConfirmationNeeded``)."""
 
     async def work(session: AsyncSession, thread: Thread, request: Request, level: str) -> ActionResult:
         await _transition(hub, session, viewer, request, level, action, source)
-        message_id = await _send_out(hub, session, viewer, thread, request, kind, body)
+        message_id = await _send_out(hub, session, viewer, thread, request, kind, body, source, confirmed)
         return _result(request, message_id)
 
     result = await with_visible(hub, viewer, thread_id, source, work, for_update=True)

@@ -27,6 +27,7 @@ from hub.inbox.clinical import MASKED, administrative_payload
 from hub.inbox.errors import THREAD_NOT_FOUND, Forbidden, NotFound
 from hub.inbox.sealed import Cell, open_texts
 from hub.inbox.task_status import KEEP, allowed, next_status
+from hub.pickup.status import pickup_status
 from hub.store.models import (
     Attachment,
     Message,
@@ -38,6 +39,8 @@ from hub.store.models import (
     ThreadRead,
     utcnow,
 )
+from hub.trust.answers import AnswerRoute, answer_route
+from hub.trust.labels import claimed_names, trust_label
 
 if TYPE_CHECKING:
     from hub.core import Hub
@@ -61,6 +64,13 @@ class MessageView:
     created: datetime
     body: str
     attachments: list[AttachmentView] = field(default_factory=list)
+    trust: str | None = None  # messages in: how far the hub stands behind the sender (hub.trust.labels)
+    claim: str | None = None  # "se présente comme Dr …, non vérifié" when the text quotes an RPPS
+    delivery: str | None = None  # messages out by secure pickup: waiting, read, locked, expired (hub.pickup.status)
+
+    @property
+    def trust_label(self) -> str | None:
+        return trust_label(self.trust) if self.direction == "in" else None
 
 
 @dataclass
@@ -87,6 +97,7 @@ class ThreadView:
     messages: list[MessageView]
     access: str
     actions: list[str]
+    answer_route: AnswerRoute | None = None  # where a reply would go (hub.trust.answers)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -101,8 +112,12 @@ class ThreadView:
                           "author": m.author, "created": m.created.isoformat(), "body": m.body,
                           "attachments": [{"id": a.id, "filename": a.filename, "content_type": a.content_type,
                                            "size": a.size, "href": f"/inbox/attachments/{a.id}"}
-                                          for a in m.attachments]} for m in self.messages],
+                                          for a in m.attachments],
+                          "trust": (m.trust or "unverified") if m.direction == "in" else None,
+                          "trust_label": m.trust_label, "claim": m.claim, "delivery": m.delivery}
+                         for m in self.messages],
             "access": self.access, "actions": self.actions,
+            "answer_route": self.answer_route.to_json() if self.answer_route else None,
         }
 
 
@@ -185,6 +200,8 @@ async def _open(hub: Hub, session: AsyncSession, viewer: Viewer, thread: Thread,
     await hub.audit.record(session, actor=viewer.actor(source), action="read", entity_type="Task",
                            entity_id=request.id, detail=f"thread {thread.id}"
                            + ("" if viewer.reads_clinical else " (administrative part)"))
+    claims = await claimed_names(session, [m.claimed_rpps for m in messages if m.claimed_rpps])
+    deliveries = await pickup_status(session, thread.id) if any(m.channel == "retrait" for m in messages) else {}
     return ThreadView(
         thread_id=thread.id, reference=thread.reference, channel=thread.channel, task_id=request.id,
         event=request.event, status=request.status, business_status=request.business_status,
@@ -196,9 +213,12 @@ async def _open(hub: Hub, session: AsyncSession, viewer: Viewer, thread: Thread,
         routing_explanation=decision.explanation if decision else None,
         routed_by=decision.decided_by if decision else None,
         messages=[MessageView(m.id, m.direction, m.kind, m.channel, _author(m.author_label, name), m.created_at,
-                              body, by_message.get(m.id, []))
+                              body, by_message.get(m.id, []), m.trust if m.direction == "in" else None,
+                              claims.get(m.claimed_rpps) if m.claimed_rpps and m.direction == "in" else None,
+                              deliveries.get(m.id))
                   for m, body, name in zip(messages, bodies, authors, strict=True)],
-        access=level, actions=[a for a in viewer.actions_for(level) if allowed(a, request.status)])
+        access=level, actions=[a for a in viewer.actions_for(level) if allowed(a, request.status)],
+        answer_route=await answer_route(hub, session, thread, request, payload))
 
 
 def _author(label: str | None, name: str) -> str:

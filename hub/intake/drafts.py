@@ -100,6 +100,7 @@ class RequestDraft:
     rfc822_id: str | None = None
     triage_hint: str | None = None
     trust: str = "unverified"  # one of TRUST_LEVELS, set by the connector from how the input arrived
+    claimed_rpps: str | None = None  # an RPPS the text quotes without establishing who wrote: a suggestion only
     # What the core reads, typed: send the acknowledgement/confirmation (False for auto replies, bounces, lists),
     # notify the recipients, and the digest of the submitted body (the same source_key with another digest is a
     # conflict, not a re-send).
@@ -138,3 +139,4 @@ class MessageDraft:
     rfc822_id: str | None = None
     client_id: str | None = None
     trust: str = "unverified"  # one of TRUST_LEVELS
+    claimed_rpps: str | None = None  # see RequestDraft.claimed_rpps

@@ -31,9 +31,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.audit import Actor, AuditLog
 from hub.crypto.lookup import LookupHasher
-from hub.intake.drafts import AttachmentDraft, MessageDraft, RequestDraft
+from hub.intake.drafts import MessageDraft, RequestDraft
 from hub.intake.errors import IntakeConflict, IntakeRefused
 from hub.intake.law import REFUSE, TRIAGE, Violation, check_request, consequence
+from hub.intake.rows import add_consent, add_message_row, lookup_digests
 from hub.notices import Notices
 from hub.outbox import Outbox
 from hub.references import new_follow_up_token, new_reference, new_reply_token, token_digest
@@ -42,8 +43,6 @@ from hub.routing.record import record_decision, routing_facts
 from hub.routing.rules.base import triage
 from hub.store.db import Database
 from hub.store.models import (
-    Attachment,
-    ConsentRecord,
     Message,
     Request,
     RequestLookup,
@@ -248,15 +247,16 @@ class IntakeService:
             created_at=now, updated_at=now, last_activity_at=now,
         )
         session.add(request)
-        message_id = self._add_message_row(
-            session, thread.id, request_id, direction="in", kind="request", channel=draft.channel,
+        message_id = add_message_row(
+            self.sealer, session, thread.id, request_id, direction="in", kind="request", channel=draft.channel,
             author_label=requester_label(draft.requester.kind), author_name=draft.requester.name,
             body=draft.reason, raw=draft.raw,
-            rfc822_id=draft.rfc822_id, attachments=draft.attachments, dedupe_key=None)
-        for digest in self._lookup_digests(draft, thread.reference):
+            rfc822_id=draft.rfc822_id, attachments=draft.attachments, dedupe_key=None,
+            trust=draft.trust, claimed_rpps=draft.claimed_rpps)
+        for digest in lookup_digests(self.hasher, draft, thread.reference):
             session.add(RequestLookup(request_id=request_id, digest=digest))
         if draft.consent is not None and draft.worker is not None:
-            self._add_consent(session, draft, request_id)
+            add_consent(self.sealer, self.hasher, session, draft, request_id)
         await record_decision(session, request, decision, first=True)
         await self.audit.record(session, actor=actor, action="create", entity_type="Task", entity_id=request_id,
                                 detail=f"{draft.event} via {draft.channel}; message {message_id}")
@@ -277,18 +277,18 @@ class IntakeService:
                     request = (await session.execute(
                         select(Request).where(Request.thread_id == draft.thread_id)
                         .order_by(Request.created_at).limit(1))).scalar_one_or_none()
-                    message_id = self._add_message_row(
-                        session, draft.thread_id, request.id if request else None, direction="in",
+                    message_id = add_message_row(
+                        self.sealer, session, draft.thread_id, request.id if request else None, direction="in",
                         kind=draft.kind, channel=draft.channel, author_label=draft.author_role,
                         author_name=draft.author_label, body=draft.body,
                         raw=draft.raw, rfc822_id=draft.rfc822_id, attachments=draft.attachments,
-                        dedupe_key=draft.source_key)
+                        dedupe_key=draft.source_key, trust=draft.trust, claimed_rpps=draft.claimed_rpps)
                     if request is not None:
                         request.last_activity_at = request.updated_at = utcnow()
                         if request.status == "on-hold":
                             request.status, request.business_status = "in-progress", "sender-answered"
                     await self.audit.record(session, actor=actor, action="create", entity_type="Communication",
-                                                entity_id=message_id, detail=f"thread {draft.thread_id}")
+                                            entity_id=message_id, detail=f"thread {draft.thread_id}")
                     if request is not None:
                         await self.notices.on_new_message(session, request, message_id)
             except IntegrityError:
@@ -301,62 +301,3 @@ class IntakeService:
                 return MessageResult(found, draft.thread_id, False)
         self.outbox.wakeup.set()
         return MessageResult(message_id, draft.thread_id, True)
-
-    # -- pieces ------------------------------------------------------------------------------------
-    def _add_message_row(self, session: AsyncSession, thread_id: str, request_id: str | None, *, direction: str,
-                         kind: str, channel: str, author_label: str, body: str, raw: bytes | None,
-                         rfc822_id: str | None, attachments: list[AttachmentDraft],
-                         dedupe_key: str | None, author_user_id: int | None = None,
-                         author_name: str | None = None) -> str:
-        """Add a message (encrypted body, raw, sender name and attachments) to the session; return its id.
-
-        ``author_label`` is stored in clear and must not identify a worker (a role, or a professional's name);
-        ``author_name`` (whoever wrote it, possibly the worker) is stored encrypted."""
-        sealer, message_id = self.sealer, new_id()
-        key = sealer.new_key(session)
-        session.add(Message(
-            id=message_id, thread_id=thread_id, request_id=request_id, direction=direction, kind=kind,
-            channel=channel, author_user_id=author_user_id, author_label=author_label[:200],
-            dedupe_key=dedupe_key, rfc822_id=rfc822_id, data_key_id=key.id,
-            author_enc=sealer.seal(key, "messages", message_id, "author", author_name) if author_name else None,
-            body_enc=sealer.seal(key, "messages", message_id, "body", body),
-            raw_enc=sealer.seal(key, "messages", message_id, "raw", raw) if raw is not None else None,
-            created_at=utcnow(),
-        ))
-        for att in attachments:
-            att_id = new_id()
-            session.add(Attachment(
-                id=att_id, message_id=message_id, content_type=att.content_type[:120], size=len(att.content),
-                data_key_id=key.id,
-                filename_enc=sealer.seal(key, "attachments", att_id, "filename", att.filename),
-                content_enc=sealer.seal(key, "attachments", att_id, "content", att.content)))
-        return message_id
-
-    def _lookup_digests(self, draft: RequestDraft, reference: str) -> set[str]:
-        hasher = self.hasher
-        digests = {hasher.digest("reference", reference)}
-        if draft.worker is not None:
-            if draft.worker.family_name:
-                digests.update(hasher.name_digests(draft.worker.family_name, draft.worker.given_names))
-            if draft.worker.ins:
-                digests.add(hasher.digest("ins", draft.worker.ins))
-        if draft.employer is not None:
-            if draft.employer.name:
-                digests.add(hasher.digest("employer", draft.employer.name))
-            if draft.employer.siret:
-                digests.add(hasher.digest("siret", draft.employer.siret))
-        return digests
-
-    def _add_consent(self, session: AsyncSession, draft: RequestDraft, request_id: str) -> None:
-        assert draft.consent is not None and draft.worker is not None
-        consent, worker, record_id = draft.consent, draft.worker, new_id()
-        ident = worker.ins or f"{worker.family_name}|{worker.given_names}|{worker.birth_date}"
-        key = self.sealer.new_key(session)
-        session.add(ConsentRecord(
-            id=record_id, worker_digest=self.hasher.digest("worker", ident), request_id=request_id,
-            purpose=draft.event, decision=consent.decision,
-            given_on=(consent.given_on or utcnow().date()).isoformat(), channel=consent.channel,
-            declared_by=consent.declared_by, data_key_id=key.id,
-            details_enc=self.sealer.seal_json(key, "consents", record_id, "details",
-                                                  {"requester": draft.requester.name,
-                                                   "requester_kind": draft.requester.kind})))

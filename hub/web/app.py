@@ -16,6 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, g
 from hub.core import Hub
 from hub.plugins import Connector
 from hub.store.migrate import is_current
+from hub.web import pickup_pages
 from hub.web.inbox_errors import inbox_errors
 from hub.web.inbox_routes import setup_inbox
 from hub.web.keys import HUB, REGISTRY
@@ -89,6 +90,7 @@ def build_app(hub: Hub, connectors: Sequence[Connector] = (), client_max_size: i
     app.router.add_get("/metrics", metrics)
 
     setup_inbox(app)
+    pickup_pages.add_routes(app)  # /retrait/{token}: secure pickup (needs the inbox's templates)
     for connector in connectors:
         connector.setup(hub, app)
     return app

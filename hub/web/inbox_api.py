@@ -6,7 +6,8 @@ Routes: ``POST /api/login`` ``{"email","password","otp"}`` (sets the session coo
 returns the ``recovery_codes``; a refusal for a missing code says ``"otp_required": true``),
 ``POST /api/logout``, ``GET /api/session``, ``GET /api/inbox?box=&limit=&cursor=``, ``GET /api/inbox/counts``,
 ``GET /api/search?q=``, ``GET /api/threads/{id}``,
-``POST /api/threads/{id}/accept|reply|ask-info|reassign|reroute|close``.
+``POST /api/threads/{id}/accept|reply|ask-info|reassign|reroute|close`` (``reply`` and ``ask-info`` to an
+unverified sender need ``"confirm_unverified": true``, else 409).
 Every POST but login carries the session's CSRF token in ``X-CSRF-Token`` (see ``hub.web.auth``).
 """
 
@@ -153,9 +154,11 @@ async def api_action(request: web.Request) -> web.Response:
     if action == "accept":
         result = await actions.accept(hub, viewer, thread_id, source)
     elif action == "reply":
-        result = await actions.reply(hub, viewer, thread_id, _str(data, "text"), source)
+        result = await actions.reply(hub, viewer, thread_id, _str(data, "text"), source,
+                                     data.get("confirm_unverified") is True)
     elif action == "ask-info":
-        result = await actions.ask_info(hub, viewer, thread_id, _str(data, "text"), source)
+        result = await actions.ask_info(hub, viewer, thread_id, _str(data, "text"), source,
+                                        data.get("confirm_unverified") is True)
     elif action == "reroute":
         result = await actions.reroute(hub, viewer, thread_id, source)
     elif action == "reassign":

@@ -186,9 +186,9 @@ async def thread_action(request: web.Request) -> web.StreamResponse:
     if action == "accept":
         await actions.accept(hub, viewer, thread_id, source)
     elif action == "reply":
-        await actions.reply(hub, viewer, thread_id, field("text"), source)
+        await actions.reply(hub, viewer, thread_id, field("text"), source, field("confirm_unverified") == "1")
     elif action == "ask-info":
-        await actions.ask_info(hub, viewer, thread_id, field("text"), source)
+        await actions.ask_info(hub, viewer, thread_id, field("text"), source, field("confirm_unverified") == "1")
     elif action == "reroute":
         await actions.reroute(hub, viewer, thread_id, source)
         return _see_other("/inbox?fait=reroute")

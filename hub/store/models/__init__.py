@@ -17,6 +17,7 @@ from hub.store.models.messaging import (
     ThreadAlias,
     ThreadRead,
 )
+from hub.store.models.pickup import Pickup
 from hub.store.models.security import ApiClient, AuditEvent, AuditHead, UsedJti, User, WebSession
 
 __all__ = [
@@ -24,4 +25,5 @@ __all__ = [
     "ConsentRecord", "DataKeyRow", "Employer", "Message", "OutboxItem", "Practitioner", "Request", "RequestLookup",
     "RoutingDecision", "Structure", "StructureCommune", "Team", "Thread", "ThreadAlias", "ThreadRead", "UTCDateTime",
     "UsedJti", "User", "WebSession", "new_id", "utcnow",
+    "Pickup",
 ]

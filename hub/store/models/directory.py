@@ -45,6 +45,7 @@ class Practitioner(Base):
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
     absent_until: Mapped[date | None] = mapped_column(Date)
     delegate_id: Mapped[int | None] = mapped_column(ForeignKey("practitioners.id"))
+    mssante: Mapped[str | None] = mapped_column(String(254))  # secure-mail address (directory or Annuaire Santé)
 
     @property
     def display_name(self) -> str:

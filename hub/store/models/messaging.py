@@ -120,6 +120,10 @@ class Message(Base):
     body_enc: Mapped[bytes] = mapped_column(LargeBinary)
     raw_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # sender trust (DESIGN "Sender trust"): one of hub.intake.drafts.TRUST_LEVELS for messages in, else NULL;
+    # claimed_rpps: an RPPS the text quotes when it does not establish who wrote (shown as a suggestion only)
+    trust: Mapped[str | None] = mapped_column(String(12))
+    claimed_rpps: Mapped[str | None] = mapped_column(String(11))
 
 
 class Attachment(Base):

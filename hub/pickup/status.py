@@ -1,0 +1,28 @@
+"""What the physician sees of a secure pickup on their outbound message, in French.
+
+Contract: ``await pickup_status(session, thread_id)`` → ``{message_id: "…"}`` for the thread's outbound messages
+that left by secure pickup: waiting (link sent, not opened), opened (with the first opening's date and time),
+locked (too many wrong codes) or expired. No address, nothing of the content.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.store.models import Pickup, utcnow
+
+
+async def pickup_status(session: AsyncSession, thread_id: str) -> dict[str, str]:
+    now, out = utcnow(), {}
+    for p in (await session.execute(select(Pickup).where(Pickup.thread_id == thread_id))).scalars():
+        if p.status == "locked":
+            text = "retrait sécurisé bloqué (trop de codes erronés)"
+        elif p.opened_at is not None:
+            text = f"lu par retrait sécurisé le {p.opened_at.strftime('%d/%m/%Y à %H:%M')} (UTC)"
+        elif now >= p.expires_at:
+            text = "retrait sécurisé expiré sans avoir été lu"
+        else:
+            text = f"retrait sécurisé : lien envoyé, pas encore lu (valable jusqu'au {p.expires_at:%d/%m/%Y})"
+        out[p.message_id] = text
+    return out
