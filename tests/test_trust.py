@@ -19,6 +19,7 @@ from hub.core import Hub
 from hub.demo import DEMO_PASSWORD
 from hub.store.models import Message, OutboxItem, Practitioner, Request
 from hub.trust.answers import AnswerFacts, decide
+from tests.accounts_support import otp_for
 from tests.conftest import wait_until
 from tests.inbox_support import ANNE, new_request, place, practitioner, viewer
 from tests.test_smtp_support import gp_mail, only_request, start_guichet
@@ -92,9 +93,10 @@ def test_one_decision_for_where_answers_go(facts: AnswerFacts, via: str, confirm
     assert (route.via, route.needs_confirmation) == (via, confirm) and route.explanation
 
 
-async def _login(base: str) -> tuple[aiohttp.ClientSession, dict[str, str]]:
+async def _login(base: str, hub: Hub) -> tuple[aiohttp.ClientSession, dict[str, str]]:
     http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
-    async with http.post(f"{base}/api/login", json={"email": ANNE, "password": DEMO_PASSWORD}) as r:
+    async with http.post(f"{base}/api/login", json={"email": ANNE, "password": DEMO_PASSWORD,
+                                                    "otp": await otp_for(hub, ANNE)}) as r:
         assert r.status == 200, await r.text()
         return http, {"X-CSRF-Token": (await r.json())["csrf_token"]}
 
@@ -111,7 +113,7 @@ async def test_spoofed_rpps_never_gets_the_clinical_answer(demo_hub: Hub) -> Non
         request, thread = await only_request(demo_hub)
         assert request.requester_rpps is None  # nobody is established by a quoted number
         base = f"http://127.0.0.1:{guichet.server.http_port}"
-        http, csrf = await _login(base)
+        http, csrf = await _login(base, demo_hub)
         async with http:
             view = await (await http.get(f"{base}/api/threads/{thread.id}")).json()
             first = view["messages"][0]
