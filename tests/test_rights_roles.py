@@ -161,6 +161,8 @@ async def test_assistant_sees_the_administrative_part_only(demo_hub: Hub, start_
 async def test_an_outgoing_answer_says_who_wrote_it_and_in_what_role(demo_hub: Hub, start_server) -> None:
     await _accounts(demo_hub)
     anne_id = (await practitioner(demo_hub, "anne")).id
+    # a verified sender of a domain allowed plain email (hub.trust): the answer leaves as an email we can read
+    demo_hub.settings = demo_hub.settings.with_(plain_email_domains=("medecins-demo.fr",))
     srv = await start_server(demo_hub)
     for email, expected in ((JULIE, "Réponse de Julie Faure, infirmier·e en santé au travail, pour le Dr Anne "
                                     "Le Goff"),
