@@ -5,7 +5,8 @@ Contract (every method filters on ``Thread.client_id == client_id``: another cli
 - ``await tasks.search(client_id, statuses, updated, count, actor) -> list[TaskInfo]`` (``updated``: pairs of a
   comparator in ``COMPARATORS`` and an aware datetime), newest first;
 - ``await tasks.communications(client_id, task_id, actor) -> list[MessageInfo] | None`` — the physicians'
-  messages (direction ``out``) and the client's own (channel ``fhir``), decrypted, oldest first;
+  messages (direction ``out``) and the client's own (channel ``fhir``), decrypted, oldest first; the physicians'
+  messages only while the worker's consent lets them leave (``hub.consent.gate.check_transfer``, audited);
 - ``await tasks.owned(client_id, task_id) -> TaskInfo | None`` (not audited: no health data is read);
 - ``await tasks.message_raw(message_id) -> (thread_id, raw) | None``: a stored message's raw bytes, to tell a
   re-sent reply from a reused id with another body.
@@ -20,6 +21,9 @@ from sqlalchemy import or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from hub.audit import Actor, AuditLog
+from hub.consent.gate import check_transfer
+from hub.consent.purposes import reply_purpose
+from hub.consent.registry import ConsentDeps
 from hub.store.db import Database
 from hub.store.models import Message, Request, Thread
 from hub.store.models.messaging import TASK_STATUSES
@@ -63,8 +67,9 @@ def updated_clause(comparator: str, moment: datetime) -> ColumnElement[bool]:
 
 
 class ClientTasks:
-    def __init__(self, db: Database, sealer: Sealer, audit: AuditLog) -> None:
+    def __init__(self, db: Database, sealer: Sealer, audit: AuditLog, consent: ConsentDeps | None = None) -> None:
         self.db, self.sealer, self.audit = db, sealer, audit
+        self.consent = consent  # the consent gate's dependencies (hub.consent): None only in bare tools
 
     async def owned(self, client_id: str, task_id: str) -> TaskInfo | None:
         async with self.db.session() as session:
@@ -78,7 +83,9 @@ class ClientTasks:
             row = (await session.execute(
                 select(Request, Thread.reference).join(Thread, Thread.id == Request.thread_id)
                 .where(Request.id == task_id, Thread.client_id == client_id))).first()
-            if row is None:
+            if row is None:  # refused reads are audited like the inbox's
+                await self.audit.record(session, actor=actor, action="read", entity_type="Task",
+                                        entity_id=task_id[:64], outcome="denied", detail="not this client's Task")
                 return None
             await self.audit.record(session, actor=actor, action="read", entity_type="Task", entity_id=task_id)
         return _info(row[0], row[1])
@@ -105,11 +112,18 @@ class ClientTasks:
                 select(Request).join(Thread, Thread.id == Request.thread_id)
                 .where(Request.id == task_id, Thread.client_id == client_id))).scalar_one_or_none()
             if request is None:
+                await self.audit.record(session, actor=actor, action="read", entity_type="Communication",
+                                        entity_id=task_id[:64], outcome="denied", detail="not this client's Task")
                 return None
+            # the physicians' answers leave the hub now: the consent gate again (a withdrawal since they were
+            # written keeps them in; the client still sees its own messages)
+            refused = None if self.consent is None else await check_transfer(
+                self.consent, session, request, reply_purpose(request.event, request.requester_kind, "fhir"), actor,
+                "lecture des réponses")
+            own = (Message.direction == "in") & (Message.channel == "fhir")
             messages = (await session.execute(
                 select(Message).where(Message.thread_id == request.thread_id,
-                                      or_(Message.direction == "out",
-                                          (Message.direction == "in") & (Message.channel == "fhir")))
+                                      own if refused is not None else or_(Message.direction == "out", own))
                 .order_by(Message.created_at, Message.id))).scalars().all()
             out = []
             for m in messages:

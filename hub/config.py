@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from hub.settings_check import integer
+from hub.settings_check import integer, number
 
 DEFAULT_HTTP = ("127.0.0.1", 8080)
 DEFAULT_SMTP = ("127.0.0.1", 2525)
@@ -51,7 +51,12 @@ class Settings:
     smtp_max_size: int = 25 * 1024 * 1024
     outbox_max_attempts: int = 8
     schemas_dir: Path = field(default_factory=lambda: DEFAULT_SCHEMAS)
+    recommendations_delay_hours: float = 0.0  # pré-reprise recommendations wait this long for an objection
     extra: Mapping[str, Any] = field(default_factory=dict)
+    audit_seal_window: int = 3600  # seconds: an unchained audit entry older than this is reported as forged
+    audit_checkpoint_copy: Path | None = None  # a second directory for the audit chain's signed checkpoints
+    smtp_require_tls: bool = False  # intake refuses MAIL before STARTTLS (needs GUICHET_TLS_CERT/KEY)
+    smtp_relay_tls: str | None = None  # required | opportunistic | none; unset: required (loopback: opportunistic)
     # sender trust and secure pickup (DESIGN "Sender trust and secure pickup"): the authserv-id whose
     # Authentication-Results headers are believed (none: no email is ever "verified"), the domains whose verified
     # senders may get clinical answers by plain email (none by default: the safe choice), and how long a pickup
@@ -128,7 +133,13 @@ def load_settings(env: Mapping[str, str] | None = None, toml_path: Path | None =
         smtp_max_size=int(get("smtp_max_size", 25 * 1024 * 1024)),
         outbox_max_attempts=int(get("outbox_max_attempts", 8)),
         schemas_dir=Path(get("schemas_dir", DEFAULT_SCHEMAS)).expanduser(),
+        recommendations_delay_hours=number({"recommendations_delay_hours": get("recommendations_delay_hours", 0.0)},
+                                           "recommendations_delay_hours", 0.0),
         extra=file_values,
+        audit_seal_window=int(get("audit_seal_window", 3600)),
+        smtp_require_tls=str(get("smtp_require_tls", "")).strip().lower() in ("1", "true", "yes", "oui", "on"),
+        smtp_relay_tls=(str(get("smtp_relay_tls")).strip().lower() or None) if get("smtp_relay_tls") else None,
+        audit_checkpoint_copy=Path(get("audit_checkpoint_copy")).expanduser() if get("audit_checkpoint_copy") else None,
         trusted_authserv_id=(str(get("trusted_authserv_id") or "").strip().lower() or None),
         plain_email_domains=_domains(get("plain_email_domains", ())),
         pickup_days=integer({"pickup_days": get("pickup_days", 14)}, "pickup_days", 14, minimum=1, maximum=366),

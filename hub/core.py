@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from hub.audit import AuditLog
+from hub.audit_keys import AuditKeys
+from hub.bounces import ReturnPaths
 from hub.client_tasks import ClientTasks
 from hub.config import Settings
+from hub.consent.registry import ConsentKeys
 from hub.crypto.envelope import Vault
 from hub.crypto.keystore import KeyStore
 from hub.crypto.lookup import LookupHasher
@@ -27,6 +31,7 @@ from hub.outbox import Outbox
 from hub.rights import RightsTable, SessionPolicy
 from hub.routing import Router
 from hub.store.db import Database
+from hub.store.key_guard import install as install_key_guard
 from hub.store.sealing import Sealer
 
 log = logging.getLogger(__name__)
@@ -49,6 +54,7 @@ class Hub:
     replies: ReplyFinder = field(init=False)
     directory: DirectoryService = field(init=False)
     client_tasks: ClientTasks = field(init=False)
+    return_paths: ReturnPaths = field(init=False)
     services: dict[str, Any] = field(default_factory=dict)
     rights: RightsTable = field(init=False)
     session_policy: SessionPolicy = field(init=False)
@@ -57,13 +63,16 @@ class Hub:
         self.rights = RightsTable.from_settings(self.settings)  # an unknown role or right stops the start-up
         self.session_policy = SessionPolicy.from_settings(self.settings)
         self.outbox = Outbox(self.db, self.sealer)
+        self.return_paths = ReturnPaths(self.db, self.hasher, self.settings.address)  # VERP (hub.bounces)
+        self.outbox.return_path = self.return_paths.address
         self.notices = Notices(self.settings, self.outbox, self.sealer, self.audit)
         self.intake = IntakeService(self.db, self.router, self.sealer, self.hasher, self.audit, self.notices,
                                     self.outbox)
         self.follow_ups = FollowUps(self.db, self.audit)
         self.replies = ReplyFinder(self.db)
         self.directory = DirectoryService(self.db)
-        self.client_tasks = ClientTasks(self.db, self.sealer, self.audit)
+        self.client_tasks = ClientTasks(self.db, self.sealer, self.audit,
+                                        consent=ConsentKeys(self.sealer, self.hasher, self.audit))
 
     def use_settings(self, settings: Settings) -> None:
         self.settings = settings
@@ -80,6 +89,7 @@ class Hub:
         keystore = KeyStore(settings.keys_dir)
         vault = Vault(keystore)
         db = Database(settings.database_url, schema=settings.database_schema)
+        install_key_guard(db, vault)  # data keys wrapped under the KEK active at flush (hub.store.key_guard)
         return cls(
             settings=settings,
             db=db,
@@ -87,7 +97,10 @@ class Hub:
             vault=vault,
             sealer=Sealer(vault),
             hasher=LookupHasher(keystore.index_key()),
-            audit=AuditLog(db),
+            audit=AuditLog(db, keys=AuditKeys(keystore.audit_key()),
+                           checkpoint_dirs=[settings.home] + ([settings.audit_checkpoint_copy]
+                                                              if settings.audit_checkpoint_copy else []),
+                           seal_window=timedelta(seconds=settings.audit_seal_window)),
             router=router or Router.from_settings(settings),
         )
 

@@ -32,6 +32,7 @@ DEMO_LOGINS = (
     DemoLogin("claire.robin@spsti-demo.fr", "nurse", "Claire Robin, infirmière, cellule PDP"),
     DemoLogin("tri@spsti-demo.fr", "coordinator", "Coordination du guichet (file de tri)"),
     DemoLogin("admin@spsti-demo.fr", "admin", "Administrateur"),
+    DemoLogin("direction@spsti-demo.fr", "direction", "Direction du service (indicateurs)"),
 )
 RPPS = {"anne.legoff@spsti-demo.fr": "10000000017", "sophie.bernard@spsti-demo.fr": "10000000033",
         "paul.nguyen@spsti-demo.fr": "10000000041", "claire.robin@spsti-demo.fr": "10000000058"}

@@ -4,7 +4,8 @@ Contract: ``await follow_ups.status(reference, token, actor)`` returns a :class:
 reference, not a form request, wrong or missing token: the caller answers 404 in every case, so nothing tells a
 reference that exists from one that does not). The token is compared by its SHA-256 with the thread's
 ``follow_up_digest`` in constant time. Only the Task's status, type, dates and the requester's kind are read —
-never the request's text, the worker's identity or anything a physician wrote — and the read is audited.
+never the request's text, the worker's identity or anything a physician wrote — and the read is audited, as is
+every refusal (outcome ``denied``).
 ``next_steps(event, requester_kind)`` and ``EVENT_FR`` are shared with the confirmation email (``hub.notices``).
 """
 
@@ -88,6 +89,8 @@ class FollowUps:
 
 async def _status(db: Database, audit: AuditLog, reference: str, token: str, actor: Actor) -> FollowUp | None:
     if not token or len(token) > 200 or len(reference) > 24:
+        await audit.record_refusal(actor=actor, action="read", entity_type="Thread",
+                                       detail="follow-up page: wrong or unknown link")
         return None
     async with db.session() as session, session.begin():
         row = (await session.execute(
@@ -96,6 +99,9 @@ async def _status(db: Database, audit: AuditLog, reference: str, token: str, act
         digest = token_digest(token)
         if row is None or row.channel != "form" or not row.follow_up_digest or not hmac.compare_digest(
                 row.follow_up_digest.encode(), digest.encode()):
+            await audit.record(session, actor=actor, action="read", entity_type="Thread",
+                                   entity_id=row.id if row is not None else None, outcome="denied",
+                                   detail="follow-up page: wrong or unknown link")
             return None
         request = (await session.execute(
             select(Request.id, Request.event, Request.status, Request.requester_kind, Request.created_at,

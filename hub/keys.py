@@ -1,8 +1,9 @@
 """Key rotation: make a new KEK, re-wrap every data key under it in small transactions, retire the old KEKs.
 
 Running servers read ``active-kek`` for every new data key and load a KEK they do not know from disk, so they
-keep working during a rotation. The old KEK files are removed only after a final pass finds no data key that
-still uses them.
+keep working during a rotation. The old KEK files are removed only after a last step, holding the key lock
+exclusively (``hub.store.key_guard``: it waits for every writer that wrapped a data key under an older KEK, and
+writers after it wrap under the new one), re-wraps what is left and finds no data key that still uses them.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from sqlalchemy import func, select
 from hub.audit import Actor
 from hub.core import Hub
 from hub.crypto.envelope import WrappedKey
+from hub.store.key_guard import lock_exclusive
 from hub.store.models import DataKeyRow
 
 
@@ -50,6 +52,13 @@ async def rotate(hub: Hub, retire_old: bool = True, batch: int = 2000, grace_sec
         if not final_pass:
             await asyncio.sleep(grace_seconds)  # let transactions begun under the old KEK commit
     async with hub.db.session() as session, session.begin():
+        await lock_exclusive(session)  # every writer that wrapped under an old KEK has committed (key_guard)
+        rows = (await session.execute(
+            select(DataKeyRow).where(DataKeyRow.kek_id != report.new_kek_id))).scalars().all()
+        for row in rows:
+            new = hub.vault.rewrap(WrappedKey(row.id, row.kek_id, row.wrapped), report.new_kek_id)
+            row.kek_id, row.wrapped = new.kek_id, new.wrapped
+        report.rewrapped += len(rows)
         still = set((await session.execute(select(DataKeyRow.kek_id).distinct())).scalars())
         await hub.audit.record(session, actor=Actor("cli", "cli"), action="rotate", entity_type="KeyStore",
                                entity_id=report.new_kek_id, detail=f"{report.rewrapped} data keys re-wrapped")

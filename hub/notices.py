@@ -2,12 +2,14 @@
 
 Contract (each method adds outbox rows to the caller's session; none sends anything itself):
 - ``on_new_request(session, thread, request, draft, decision, follow_up_token=None)``: acknowledgement to an
-  email requester (reference, who handles it — physician and team, or the triage desk —, what happens next; no
-  health data: the worker's name and the text are never echoed), confirmation to a form requester who gave an
-  address (reference, private follow-up link ``/suivi/{reference}?t=…`` — the token exists in clear only inside
-  the intake transaction, so it is composed here, in that transaction —, next steps), and a notification without
-  health data to the people the request was routed to. ``draft.acknowledge=False`` (auto replies, bounces, lists:
-  mail loops) suppresses the acknowledgement or confirmation, ``draft.notify=False`` the notification.
+  email requester (reference, who handles it — physician and team, or the triage desk, for an authenticated
+  sender (trust ``mssante`` or ``verified``), else only "l'équipe de santé au travail compétente" —, what
+  happens next; no health data: the worker's name and the text are never echoed), confirmation to a form
+  requester who gave an address (reference, private follow-up link ``/suivi/{reference}?t=…`` — the token exists
+  in clear only inside the intake transaction, so it is composed here, in that transaction —, next steps), and a
+  notification without health data to the people the request was routed to. ``draft.acknowledge=False`` (auto
+  replies, bounces, lists: mail loops) suppresses the acknowledgement or confirmation, ``draft.notify=False`` the
+  notification.
 - ``on_new_message(session, request, message_id)``: the recipients are told something new arrived (not for
   automatic replies).
 - ``on_outbound(session, thread, request, message_id, kind, text, to=None, in_reply_to=None)``: a physician's
@@ -38,6 +40,8 @@ from hub.store.sealing import Sealer
 
 SIGNATURE = "Guichet unique santé au travail"
 QUIET_KINDS = ("auto-reply",)
+AUTHENTICATED_SENDERS = ("mssante", "verified")  # trust levels whose acknowledgement may name the recipient
+NEUTRAL_HANDLER = "l'équipe de santé au travail compétente"
 
 
 def confirmation_text(reference: str, event: str, requester_kind: str, link: str) -> str:
@@ -96,7 +100,9 @@ class Notices:
 
     async def _acknowledge(self, session: AsyncSession, thread: Thread, draft: RequestDraft,
                            decision: Decision) -> None:
-        who = await self.handled_by(session, decision)
+        # whoever can forge a From: line must not learn which physician or team follows a worker
+        who = (await self.handled_by(session, decision) if draft.trust in AUTHENTICATED_SENDERS
+               else NEUTRAL_HANDLER)
         text = (f"Bonjour,\n\nNous avons bien reçu votre message. Référence : {thread.reference}.\n\n"
                 f"Il sera traité par {who}.\n\n"
                 "La suite : la réponse vous parviendra par courriel, dans ce même fil de discussion. Pour "

@@ -2,8 +2,8 @@
 
 Contract:
 - ``outbox.enqueue_email(session, purpose, email, thread_id)`` adds a row in the caller's transaction.
-- ``await outbox.mark_bounced(thread_id, bounced_ids, diagnostic)``: a delivery report names one of the thread's
-  sent emails by Message-ID: that row goes to dead letter (``last_error`` = ``bounce: …``); returns its id or None.
+- ``outbox.return_path``: when set (by the composition root: ``hub.bounces.ReturnPaths.address``), each email is
+  sent from its own VERP envelope sender; delivery reports are believed only there (``hub.bounces``).
 - ``OutboxWorker(db, outbox, transports, max_attempts).run_once()`` claims due rows (a lease: ``next_attempt_at``
   moves forward, with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL so several workers share the queue), hands each to
   the transport of its ``kind``, then marks it ``sent``, or schedules a retry with exponential backoff, or ``dead``
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from typing import Any, Protocol
@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.hygiene import redact
 from hub.store.db import Database
 from hub.store.models import OutboxItem, new_id, utcnow
 from hub.store.sealing import Sealer
@@ -61,6 +62,7 @@ class Outbox:
     def __init__(self, db: Database, sealer: Sealer) -> None:
         self.db, self.sealer = db, sealer
         self.wakeup = asyncio.Event()
+        self.return_path: Callable[[str], str] | None = None
 
     def enqueue_email(self, session: AsyncSession, purpose: str, email: OutboundEmail,
                       thread_id: str | None = None, kind: str = "email") -> str:
@@ -79,20 +81,6 @@ class Outbox:
         data: dict[str, Any] = await self.sealer.open_json(
             session, item.data_key_id, "outbox", item.id, "payload", item.payload_enc)
         return data
-
-    async def mark_bounced(self, thread_id: str, bounced_ids: Sequence[str], diagnostic: str) -> str | None:
-        if not bounced_ids:
-            return None
-        async with self.db.session() as session, session.begin():
-            rows = (await session.execute(
-                select(OutboxItem).where(OutboxItem.thread_id == thread_id, OutboxItem.kind == "email",
-                                         OutboxItem.status == "sent"))).scalars().all()
-            for row in rows:
-                payload = await self.payload(session, row)
-                if (payload.get("headers") or {}).get("Message-ID") in bounced_ids:
-                    row.status, row.last_error = "dead", f"bounce: {diagnostic}"[:500]
-                    return row.id
-        return None
 
 
 class OutboxWorker:
@@ -125,6 +113,8 @@ class OutboxWorker:
             if row is None or row.status != "pending":
                 return "gone"
             payload = await self.outbox.payload(session, row)
+        if item.kind == "email" and self.outbox.return_path is not None:  # its own envelope sender (VERP)
+            payload["return_path"] = self.outbox.return_path(item.id)
         error: str | None = None
         permanent = False
         try:
@@ -133,6 +123,8 @@ class OutboxWorker:
             error, permanent = str(exc) or type(exc).__name__, True
         except Exception as exc:  # noqa: BLE001 - any other failure is retried
             error = f"{type(exc).__name__}: {exc}"
+        if error is not None:  # a relay's answer may quote the recipient: stored and logged without it
+            error = redact(error)
         async with self.db.session() as session, session.begin():
             row = await session.get(OutboxItem, item.id)
             if row is None:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
+from hub.consent.dispatch import RecommendationsWorker
 from hub.core import Hub
 from hub.outbox import OutboxWorker, Transport
 from hub.plugins import Connector, check_connector_settings
@@ -61,6 +62,8 @@ class Server:
                 transports.update(connector.transports(self.hub))
             self.worker = OutboxWorker(self.hub.db, self.hub.outbox, transports, self.hub.settings.outbox_max_attempts)
             self._worker_task = asyncio.create_task(self.worker.run())
+            self.recommendations = RecommendationsWorker(self.hub)  # issue 13: delayed pré-reprise letters
+            self._reco_task: asyncio.Task[None] | None = asyncio.create_task(self.recommendations.run())
         return urls
 
     async def stop(self) -> None:
@@ -68,6 +71,10 @@ class Server:
             self.worker.stop()
         if self._worker_task is not None:
             await self._worker_task
+        reco_task = getattr(self, "_reco_task", None)
+        if reco_task is not None:
+            self.recommendations.stop()
+            await reco_task
         for connector in self.connectors:
             await connector.stop()
         if self.runner is not None:

@@ -61,7 +61,8 @@ async def new_request(hub: Hub, *, family: str = "Martin", given: str = "Jean", 
 async def place(hub: Hub, task_id: str, **columns: Any) -> None:
     """Put a request where a test wants it (practitioner/team/informed/triage), whatever routing decided."""
     values: dict[str, Any] = {"assigned_practitioner_id": None, "assigned_team_id": None,
-                              "informed_team_id": None, "in_triage": False, "triage_reason": None}
+                              "informed_team_id": None, "in_triage": False, "triage_reason": None,
+                              "triage_reason_enc": None}
     values.update(columns)
     async with hub.db.session() as session, session.begin():
         await session.execute(update(Request).where(Request.id == task_id).values(**values))

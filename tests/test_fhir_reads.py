@@ -171,9 +171,24 @@ async def test_capability_statement_and_openapi(two: Two) -> None:
         statement = CapabilityStatement.model_validate(await r.json(content_type=None))
     assert statement.fhirVersion == "4.0.1"
     assert statement.rest is not None
-    assert {res.type for res in statement.rest[0].resource or []} == {"Task", "Communication"}
+    assert {res.type for res in statement.rest[0].resource or []} == {"Task", "Communication", "Consent"}
     async with two.http.get(two.url + "/openapi.json") as r:
         doc = await r.json()
     assert doc["servers"] == [{"url": two.url}]
     assert {"/oauth/token", "/fhir/$process-message", "/fhir/Task/{id}", "/fhir/Task",
             "/fhir/Communication", "/fhir/metadata"} <= set(doc["paths"])
+
+
+async def test_refused_reads_are_audited(two: Two) -> None:
+    theirs = await two.send(two.b, "coordination-request")
+    assert (await two.get(two.a, f"/fhir/Task/{theirs}"))[0] == 404
+    assert (await two.get(two.a, f"/fhir/Communication?based-on=Task/{theirs}"))[0] == 200
+    forged = Caller(two.a.client, "not-a-token")
+    assert (await two.get(forged, f"/fhir/Task/{theirs}"))[0] == 401
+    async with two.hub.db.session() as session:
+        denied = (await session.execute(select(AuditEvent).where(AuditEvent.outcome == "denied")
+                                        .order_by(AuditEvent.id))).scalars().all()
+    assert [(d.entity_type, d.entity_id) for d in denied] == [("Task", theirs), ("Communication", theirs),
+                                                               ("Task", theirs)]
+    assert denied[0].actor == f"api:{two.a.client.id}" and denied[2].actor == "api:refused"
+    assert all(d.source == "127.0.0.1" for d in denied)

@@ -269,6 +269,16 @@ async def test_attachment_type_is_checked_by_its_bytes(site: Site) -> None:
     assert await count_requests(site.hub) == 0
 
 
+async def test_pdf_with_active_content_is_refused_with_a_clear_message(site: Site) -> None:
+    active = b"%PDF-1.4\n1 0 obj<</OpenAction<</S/JavaScript/JS(app.alert(1))>>>>endobj\n%%EOF\n"
+    async with client() as http:
+        status, soup, _ = await submit(http, site.url + "/saisine-pdp", pdp_worker(), files=[
+            ("ordonnance.pdf", active, "application/pdf")])
+    assert status == 422
+    assert "« ordonnance.pdf » contient du contenu actif (JavaScript)" in field_error(soup, "pieces")
+    assert await count_requests(site.hub) == 0
+
+
 async def test_attachment_size_and_count_limits(demo_hub: Hub, make_site: Callable[..., Awaitable[Site]]) -> None:
     site = await make_site(demo_hub, forms_max_file_mb=1)
     big = PDF + b"0" * (1024 * 1024)
@@ -331,6 +341,10 @@ async def test_follow_up_shows_status_only(site: Site) -> None:
         reads = (await session.execute(select(AuditEvent).where(AuditEvent.action == "read",
                                                                 AuditEvent.entity_type == "Task"))).scalars().all()
     assert len(reads) == 2 and all(r.source == "127.0.0.1" for r in reads)
+    async with site.hub.db.session() as session:  # each wrong link is audited as a refusal
+        refused = (await session.execute(select(AuditEvent).where(AuditEvent.outcome == "denied",
+                                                                  AuditEvent.entity_type == "Thread"))).scalars().all()
+    assert len(refused) == 4 and all("follow-up" in (r.detail or "") for r in refused)
 
 
 async def test_employer_side_sees_practical_next_steps_only(site: Site) -> None:

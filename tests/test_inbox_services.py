@@ -3,7 +3,6 @@ through keyed hashes only."""
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import date, timedelta
 from typing import Any
@@ -32,6 +31,7 @@ from tests.inbox_support import (
     team_id,
     viewer,
 )
+from tests.protect_support import routing_text
 
 
 async def _todo_ids(hub: Hub, email: str, box: str = "todo") -> set[str]:
@@ -249,7 +249,8 @@ async def test_reassign_to_physician_pdp_and_triage(demo_hub: Hub) -> None:
                                            .order_by(RoutingDecision.id))).scalars().all()
     assert [d.current for d in decisions][-1] is True and sum(d.current for d in decisions) == 1
     assert decisions[-1].rule == "manual" and ANNE in decisions[-1].decided_by
-    assert "Secteur Rezé" in decisions[-1].explanation and json.loads(decisions[-1].facts)["to"]
+    text = await routing_text(hub, decisions[-1])
+    assert "Secteur Rezé" in text.explanation and text.facts["to"]
     sophie = await viewer(hub, SOPHIE)
     await actions.reassign(hub, sophie, thread_id, Target(team="pdp"))
     assert await _sees(hub, CLAIRE, thread_id) == "owner"

@@ -3,7 +3,6 @@ outgoing email committed with the request (real database, no connector in the wa
 
 from __future__ import annotations
 
-import json
 from datetime import date, timedelta
 
 import pytest
@@ -15,6 +14,7 @@ from hub.intake import ConsentStatement, EmployerRef, Person, RequestDraft, Requ
 from hub.intake.errors import IntakeConflict, IntakeRefused
 from hub.intake.law import ON_VIOLATION, RULES
 from hub.store.models import OutboxItem, Request, RoutingDecision
+from tests.protect_support import routing_text, triage_of
 
 TODAY = date.today()
 ACTOR = Actor("test", "test")
@@ -66,8 +66,8 @@ async def test_email_violation_is_kept_sent_to_triage_with_the_reason(demo_hub: 
         decision = (await session.execute(select(RoutingDecision).where(
             RoutingDecision.request_id == result.request_id))).scalar_one()
     assert request is not None and request.in_triage
-    assert "L'employeur ne peut pas demander" in (request.triage_reason or "")
-    assert json.loads(decision.facts)["law"] == ["employer-cannot-request"]
+    assert "L'employeur ne peut pas demander" in (await triage_of(demo_hub, request) or "")
+    assert (await routing_text(demo_hub, decision)).facts["law"] == ["employer-cannot-request"]
 
 
 async def test_email_missing_consent_is_recorded_not_triaged(demo_hub: Hub) -> None:
@@ -76,7 +76,7 @@ async def test_email_missing_consent_is_recorded_not_triaged(demo_hub: Hub) -> N
     async with demo_hub.db.session() as session:
         decision = (await session.execute(select(RoutingDecision).where(
             RoutingDecision.request_id == result.request_id))).scalar_one()
-    assert json.loads(decision.facts)["law"] == ["consent-missing"]
+    assert (await routing_text(demo_hub, decision)).facts["law"] == ["consent-missing"]
 
 
 async def test_same_key_other_body_is_a_conflict_same_body_the_same_answer(demo_hub: Hub) -> None:

@@ -247,6 +247,7 @@ async def test_full_pickup_loop_in_chromium(demo_hub: Hub) -> None:
 async def test_physician_confirms_an_unverified_sender_in_chromium(demo_hub: Hub) -> None:
     """The spoofed request in the inbox: the claim is shown in words, sending needs the box ticked, and the answer
     still leaves only as a pickup link."""
+    from tests.consent_support import consent_given
     from tests.inbox_support import PASSWORD
 
     hub = demo_hub
@@ -258,6 +259,7 @@ async def test_physician_confirms_an_unverified_sender_in_chromium(demo_hub: Hub
         async with hub.db.session() as session:
             thread_id = (await session.execute(select(Thread.id).join(Request, Request.thread_id == Thread.id)
                                                .where(Request.source_key.like("email:%")))).scalar_one()
+        await consent_given(hub, thread_id)  # the consent gate (issue 13): the worker agreed, by phone
         async with chromium_page() as raw_page:
             page = cast(Page, raw_page)
             await page.goto(f"{base}/inbox/login")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import date
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from hub.directory.importer import import_directory
 from hub.intake import ConsentStatement, EmployerRef, Person, RequestDraft, Requester
 from hub.routing.reroute import RerouteError, reroute, reroute_many, reroute_outcome
 from hub.store.models import AuditEvent, OutboxItem, Request, RoutingDecision, Thread
+from tests.protect_support import routing_text, triage_of
 from tests.test_routing_directory import DOCTORS, SIRETS, TODAY, Ids, load_tricky_directory, write_employers
 
 ACTOR = Actor("coordinatrice@spsti-test.fr", "test")
@@ -70,7 +70,7 @@ async def test_new_member_imported_then_triage_rerouted_leaves_triage(hub: Hub, 
         await add_user(session, "aubry@spsti-test.fr", "physician", "mot-de-passe-solide", DOCTORS["aubry"])
     request_id = await submit(hub, "1", SIRETS["newcomer"])
     before = await request_row(hub, request_id)
-    assert before.in_triage and before.triage_reason == f"employeur non adhérent (SIRET {SIRETS['newcomer']})"
+    assert before.in_triage and await triage_of(hub, before) == f"employeur non adhérent (SIRET {SIRETS['newcomer']})"
 
     # nothing changed yet: same decision, no new row, but the read is audited
     same = await reroute_outcome(hub, request_id, ACTOR, today=TODAY)
@@ -82,12 +82,14 @@ async def test_new_member_imported_then_triage_rerouted_leaves_triage(hub: Hub, 
     assert outcomes[0].changed and outcomes[0].before.in_triage and not outcomes[0].after.in_triage
 
     after, ids = await request_row(hub, request_id), await Ids.load(hub)
-    assert (after.in_triage, after.triage_reason, after.assigned_practitioner_id, after.assigned_team_id,
+    assert (after.in_triage, await triage_of(hub, after), after.assigned_practitioner_id, after.assigned_team_id,
             after.employer_id) == (False, None, ids.doc["aubry"], ids.team["E1"], ids.emp["newcomer"])
     rows = await decisions(hub, request_id)
     assert [(r.rule, r.current) for r in rows] == [("triage", False), ("employer-siret", True)]
-    assert rows[1].decided_by == f"router ({ACTOR.label})" and "Nouvel Adhérent" in rows[1].explanation
-    assert json.loads(rows[1].facts)["siret"] == SIRETS["newcomer"]
+    text = await routing_text(hub, rows[1])
+    assert rows[1].decided_by == f"router ({ACTOR.label})" and "Nouvel Adhérent" in text.explanation
+    assert text.facts["siret"] == SIRETS["newcomer"]
+    assert rows[1].explanation == "" and rows[1].facts == "{}" and after.triage_reason is None  # nothing in clear
     audits = await count(hub, select(func.count()).select_from(AuditEvent).where(
         AuditEvent.action == "reroute", AuditEvent.entity_id == request_id))
     assert audits == 2
@@ -130,7 +132,8 @@ async def test_member_closed_by_an_import_sends_its_open_request_to_triage(hub: 
     assert outcome.changed and outcome.after.in_triage
     row = await request_row(hub, request_id)
     assert row.in_triage and row.assigned_practitioner_id is None and row.employer_id is None
-    assert row.triage_reason == f"employeur radié / n'est plus adhérent (SIRET {SIRETS['aubry-co']}, Menuiserie Aubry)"
+    assert await triage_of(hub, row) == (f"employeur radié / n'est plus adhérent (SIRET {SIRETS['aubry-co']}, "
+                                         "Menuiserie Aubry)")
 
 
 async def test_decisions_taken_by_a_person_are_not_rerouted_in_bulk(hub: Hub, ids: Ids, tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from hub.routing import Decision, Router, RoutingFacts
 from hub.routing.pipeline import DEFAULT_ORDER, RoutingConfigError, parse_order
 from hub.routing.rules import EmployerBySiret
 from hub.store.models import Request, RoutingDecision
+from tests.protect_support import routing_text
 from tests.test_routing_directory import SIRETS, TODAY, Ids, load_tricky_directory
 
 
@@ -218,6 +219,7 @@ async def test_intake_stores_the_decision_of_the_default_rules(hub: Hub, ids: Id
     assert (request.assigned_practitioner_id, request.assigned_team_id, request.informed_team_id,
             request.employer_id) == (ids.doc["fabre"], ids.team["INT"], ids.team["PDP"], ids.emp["agency1"])
     assert len(rows) == 1 and rows[0].current and rows[0].rule == "pdp-referral"
-    stored = json.loads(rows[0].facts)
+    text = await routing_text(hub, rows[0])
+    stored = text.facts
     assert stored["rules"] == ["employer-siret", "interim", "pdp-referral"] and stored["pdp_team"] == "PDP"
-    assert "Testeur" not in rows[0].facts and "Testeur" not in rows[0].explanation  # no worker identity
+    assert "Testeur" not in json.dumps(stored) and "Testeur" not in text.explanation  # no worker identity

@@ -70,7 +70,7 @@ async def test_gp_mail_ack_reply_and_answer_share_one_thread(demo_hub: Hub) -> N
         text = ack.get_content()
         assert thread.reference in ack["Subject"] and "Accusé de réception" in ack["Subject"]
         assert "Nous avons bien reçu votre message" in text and thread.reference in text
-        assert "Dr Anne Le Goff" in text and "Équipe Nantes 1" in text
+        assert "Dr Anne Le Goff" in text and "Équipe Nantes 1" in text  # an authenticated sender (issue 10)
         assert "Kerbrat" not in text.lower().title() and "lombalgie" not in text and "KERBRAT" not in text
         assert ack["In-Reply-To"] == first["Message-ID"] and ack["References"] == first["Message-ID"]
         assert ack["Reply-To"] == f"guichet+{thread.reply_token}@spsti-test.fr"

@@ -26,8 +26,9 @@ async def outbox(hub: Hub, thread_id: str) -> list[tuple[str, dict[str, Any]]]:
         return [(row.purpose, await hub.outbox.payload(session, row)) for row in rows]
 
 
-async def submit(hub: Hub, siret: str | None, channel: str = "email", **flags: Any) -> tuple[str, str]:
-    draft = RequestDraft(event="coordination-request", channel=channel, source_key=f"test:{new_id()}",
+async def submit(hub: Hub, siret: str | None, channel: str = "email", trust: str = "verified",
+                 **flags: Any) -> tuple[str, str]:
+    draft = RequestDraft(event="coordination-request", channel=channel, source_key=f"test:{new_id()}", trust=trust,
                          requester=GP, subject="Kerbrat", reason=TEXT, worker=WORKER,
                          employer=EmployerRef(siret=siret) if siret else None, rfc822_id="<gp-1@medecins-demo.fr>",
                          consent=ConsentStatement(given_on=date.today(), channel="oral", declared_by="third-party"),
@@ -51,6 +52,15 @@ async def test_ack_names_the_physician_and_team_and_notifies_only_them(demo_hub:
     assert [n["to"] for n in notices] == [["anne.legoff@spsti-demo.fr"]]
     for _, payload in sent:
         no_health_data(payload)
+
+
+async def test_ack_to_an_unauthenticated_sender_names_nobody(demo_hub: Hub) -> None:
+    for siret in ("04423065100018", None):
+        thread_id, reference = await submit(demo_hub, siret, trust="unverified")
+        [(_, ack)] = [p for p in await outbox(demo_hub, thread_id) if p[0] == "ack"]
+        assert "Il sera traité par l'équipe de santé au travail compétente." in ack["text"]
+        for named in ("Le Goff", "Équipe", "coordination"):
+            assert named not in ack["text"]
 
 
 async def test_triage_ack_names_the_desk_and_notifies_coordinators(demo_hub: Hub) -> None:

@@ -21,6 +21,7 @@ from hub.store.models import Message, OutboxItem, Practitioner, Request
 from hub.trust.answers import AnswerFacts, decide
 from tests.accounts_support import otp_for
 from tests.conftest import wait_until
+from tests.consent_support import consent_given
 from tests.inbox_support import ANNE, new_request, place, practitioner, viewer
 from tests.test_smtp_support import gp_mail, only_request, start_guichet
 
@@ -112,6 +113,7 @@ async def test_spoofed_rpps_never_gets_the_clinical_answer(demo_hub: Hub) -> Non
         assert code == 250
         request, thread = await only_request(demo_hub)
         assert request.requester_rpps is None  # nobody is established by a quoted number
+        await consent_given(demo_hub, thread.id)  # the consent gate (issue 13): the worker agreed, by phone
         base = f"http://127.0.0.1:{guichet.server.http_port}"
         http, csrf = await _login(base, demo_hub)
         async with http:

@@ -2,7 +2,7 @@
 
 ``connector()`` returns the object ``hub.plugins`` loads: ``setup(hub, app)`` adds the routes
 (``/oauth/token``, ``/.well-known/*``, ``/fhir/$process-message``, ``/fhir/Task``, ``/fhir/Communication``,
-``/fhir/metadata``, ``/openapi.json``); it has no outbox transport and no listener of its own.
+``/fhir/metadata``, ``/openapi.json``, ``/fhir/Consent``); it has no outbox transport and no listener of its own.
 Authentication decisions are the hub's (:mod:`hub.smart`); this package converts HTTP and FHIR to hub calls.
 """
 
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from connectors.fhir_api import routes_auth, routes_fhir, routes_meta
+from connectors.fhir_api import consents, measure, routes_auth, routes_fhir, routes_meta
 from connectors.fhir_api.bundle import MAX_ENTRIES
 from connectors.fhir_api.http_common import MAX_ENTRIES_KEY, SMART
 from hub.plugins import HttpOnlyConnector
@@ -45,6 +45,8 @@ class FhirApiConnector(HttpOnlyConnector):
         routes_auth.add_routes(app)
         routes_fhir.add_routes(app)
         routes_meta.add_routes(app)
+        consents.add_routes(app)  # issue 13: GET/POST /fhir/Consent
+        measure.add_routes(app)
 
 
 def connector() -> FhirApiConnector:

@@ -191,7 +191,10 @@ def consent(entry: Entry | None, bundle: MessageBundle) -> ConsentStatement | No
     decision = "deny" if provision == "deny" or c.status in ("rejected", "inactive", "entered-in-error") else "permit"
     performers = [bundle.resolve(p.reference) for p in (c.performer or [])]
     declared_by = "worker" if any(p is not None and p.type == "Patient" for p in performers) else "third-party"
-    return ConsentStatement(decision=decision, given_on=as_date(c.dateTime), channel="fhir", declared_by=declared_by)
+    purposes = tuple(str(p.code) for p in ((c.provision.purpose or []) if c.provision is not None else [])
+                     if p.system == "urn:guichet:consent-purpose" and p.code)  # hub.consent.purposes
+    return ConsentStatement(decision=decision, given_on=as_date(c.dateTime), channel="fhir", declared_by=declared_by,
+                            purposes=purposes)
 
 
 def reason_text(view: MessageView) -> str:

@@ -10,6 +10,7 @@ from connectors.fhir_api.outcome import FhirError, Issue, one
 from hub.audit import Actor
 from hub.intake.errors import UNAVAILABLE
 from hub.smart import AccessGrant, AuthError, SmartAuth
+from hub.web.keys import HUB
 
 SMART: web.AppKey[SmartAuth] = web.AppKey("fhir_api_smart", SmartAuth)
 MAX_ENTRIES_KEY: web.AppKey[int] = web.AppKey("fhir_api_max_entries", int)
@@ -33,6 +34,10 @@ async def authenticate(request: web.Request, scope: str) -> AccessGrant:
     try:
         return await request.app[SMART].authenticate(request.headers.get("Authorization"), scope)
     except AuthError as exc:
+        if scope.endswith(".read"):  # a refused read is audited, like the inbox's
+            await request.app[HUB].audit.record_refusal(
+                actor=Actor("api:refused", request.remote), action="read", entity_type=scope.split("/")[-1][:-5],
+                entity_id=request.match_info.get("id", "")[:64] or None, detail=f"{exc.status} {exc.code}"[:300])
         raise auth_error(exc) from exc
 
 

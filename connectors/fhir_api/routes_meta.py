@@ -40,6 +40,8 @@ def capability_statement(base_url: str) -> dict[str, Any]:
                                  {"name": "_count", "type": "number"}]},
                 {"type": "Communication", "interaction": [{"code": "search-type"}],
                  "searchParam": [{"name": "based-on", "type": "reference"}]},
+                {"type": "Consent", "interaction": [{"code": "create"}, {"code": "search-type"}],
+                 "searchParam": [{"name": "data", "type": "reference"}]},
             ],
             "operation": [{"name": "process-message",
                            "definition": "http://hl7.org/fhir/OperationDefinition/MessageHeader-process-message"}],

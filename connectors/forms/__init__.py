@@ -98,6 +98,7 @@ class FormsConnector(HttpOnlyConnector):
         app.router.add_post("/demande-pre-reprise", site.pre_return_post)
         app.router.add_get("/demande-pre-reprise/employeurs", site.employers)
         app.router.add_get("/suivi/{reference}", site.follow)
+        app.router.add_post("/suivi/{reference}", site.follow_choice)
         app.router.add_static("/static/forms", HERE / "static", append_version=False)
 
 

@@ -2,7 +2,8 @@
 
 Contract: ``await read_form(request, limits)`` returns a :class:`PostedForm`: the text fields (each cut at
 ``limits.field_chars``), the attachments (:class:`AttachmentDraft`, type decided by their first bytes, never by
-what the browser claims: PDF, JPEG or PNG only) and, per file refused, a French reason. It raises
+what the browser claims: PDF, JPEG or PNG only; a PDF with active content — JavaScript, launch actions, embedded
+files: ``hub.attachment_safety`` — is refused) and, per file refused, a French reason. It raises
 :class:`TooLarge` when the body as a whole is beyond ``limits.body_bytes`` (checked on ``Content-Length`` first,
 then while reading), so a client cannot make the server read an unbounded body. A file beyond
 ``limits.file_bytes`` is drained and refused; only the first ``limits.max_files`` files are kept.
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import BodyPartReader, web
 
+from hub.attachment_safety import ACTIVE_PDF_FR, pdf_active_content
 from hub.intake import AttachmentDraft
 
 MAGIC = ((b"%PDF-", "application/pdf", ".pdf"), (b"\xff\xd8\xff", "image/jpeg", ".jpg"),
@@ -130,6 +132,10 @@ async def read_form(request: web.Request, limits: Limits) -> PostedForm:
         kind = sniff(content)
         if kind is None:
             form.file_errors.append(f"« {label} » n'est pas un fichier PDF, JPEG ou PNG.")
+            continue
+        active = pdf_active_content(content) if kind[0] == "application/pdf" else []
+        if active:
+            form.file_errors.append(f"« {label} » " + ACTIVE_PDF_FR.format(features=", ".join(active)))
             continue
         if len(form.files) >= limits.max_files:
             form.file_errors.append(f"« {label} » : {limits.max_files} fichiers au plus peuvent être joints.")

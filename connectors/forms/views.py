@@ -1,7 +1,8 @@
 """HTTP handlers of the public forms: thin, over ``fields``, ``uploads``, ``guard``, ``followup`` and intake.
 
 Routes: ``GET|POST /saisine-pdp``, ``GET|POST /demande-pre-reprise``, ``GET /saisine-pdp/employeurs`` and
-``GET /demande-pre-reprise/employeurs`` (SIRET help: member employers by name and place), ``GET /suivi/{reference}``.
+``GET /demande-pre-reprise/employeurs`` (SIRET help: member employers by name and place), ``GET /suivi/{reference}``
+and ``POST /suivi/{reference}`` (the worker who made the request objects or withdraws: ``hub.consent.followup``).
 Answers: 200 (form, confirmation), 422 (the form again with its errors), 403 (CSRF check failed: the form again,
 input kept, nothing stored), 400 (honeypot filled: refused, nothing stored, input kept), 413 (body too large),
 429 (rate limit), 404 (follow-up link unknown or wrong token).
@@ -14,6 +15,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import aiohttp_jinja2
@@ -40,7 +42,10 @@ from connectors.forms.guard import (
 )
 from connectors.forms.uploads import Limits, TooLarge, read_form, size_fr
 from hub.audit import Actor
+from hub.consent.followup import choices as consent_choices
+from hub.consent.followup import decide as consent_decide
 from hub.core import Hub
+from hub.inbox.errors import InboxError
 from hub.intake.errors import IntakeRefused
 from hub.notices import follow_up_path
 
@@ -222,6 +227,34 @@ class FormsSite:
             return self.refusal(request, 404, "Lien de suivi inconnu", (
                 "Ce lien de suivi n'existe pas ou n'est pas complet. Utilisez le lien exact reçu après l'envoi de "
                 "votre demande (page de confirmation ou courriel)."))
-        response = self.page(request, "suivi.html", {"f": found}, no_store=True)
+        token = request.query.get("t", "")
+        choices = await consent_choices(self.hub, reference, token,
+                                        Actor(f"suivi {reference}"[:200], self.address(request)))
+        response = self.page(request, "suivi.html", {
+            "f": found, "choices": choices, "token": token,
+            "choice_done": request.query.get("choix") == "ok"}, no_store=True)
         response.headers["X-Robots-Tag"] = "noindex"
         return response
+
+    async def follow_choice(self, request: web.Request) -> web.StreamResponse:
+        """The worker objects, withdraws or consents from their follow-up page (``hub.consent.followup``)."""
+        ip, reference = self.address(request), request.match_info["reference"]
+        if self.posts.exhausted(ip):
+            return self.too_many(request, self.posts, ip)
+        self.posts.hit(ip)
+        form = await request.post()
+        token, purpose, decision = (str(form.get(k, ""))[:200] for k in ("t", "purpose", "decision"))
+        if not self.csrf.check(request, str(form.get(CSRF_FIELD, ""))):
+            return self.refusal(request, 403, "Formulaire expiré", (
+                "Pour votre sécurité, ce choix n'a pas été enregistré (formulaire expiré ou envoyé depuis un autre "
+                "site). Revenez à la page de suivi et recommencez."))
+        try:
+            done = await consent_decide(self.hub, reference, token, purpose, decision,
+                                        Actor(f"suivi {reference}"[:200], ip))
+        except InboxError as exc:
+            return self.refusal(request, exc.status, "Choix impossible", exc.message)
+        if done is None:
+            return self.refusal(request, 404, "Lien de suivi inconnu", (
+                "Ce lien de suivi n'existe pas ou ne permet pas ce choix. Utilisez le lien exact reçu après l'envoi "
+                "de votre demande."))
+        raise web.HTTPSeeOther(f"/suivi/{quote(reference)}?t={quote(token)}&choix=ok")

@@ -22,6 +22,7 @@ from typing import Any
 from connectors.smtp import extract
 from connectors.smtp.bundle import read_bundle
 from connectors.smtp.parse import ParsedMail
+from hub.bounces import printable
 from hub.directory.service import KnownSender
 from hub.intake.drafts import (
     ConsentStatement,
@@ -171,5 +172,5 @@ def diagnostic(text: str) -> str:
     for marker in ("Diagnostic-Code:", "Status:"):
         for line in text.splitlines():
             if line.strip().lower().startswith(marker.lower()):
-                return line.strip()[:300]
+                return printable(line.strip())[:300]  # a report's words may carry terminal escapes
     return "non-remise signalée par le serveur destinataire"

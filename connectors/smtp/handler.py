@@ -9,8 +9,9 @@ Contract (the protocol itself is aiosmtpd's ``SMTP``; this class only implements
   event loop keeps serving the other sessions and channels), reads its sender trust (``authres``), turns it into a
   ``MessageDraft`` (a reply: by ``+token`` recipient, or by In-Reply-To/References matching a stored Message-ID)
   or a ``RequestDraft`` (a new request), awaits ``hub.intake`` and answers ``250`` only once it is committed. Any
-  storage error → ``451 4.3.0`` (the sender retries; nothing is lost). Our own messages are dropped (a loop),
-  bounces go to the thread they are about (and mark the outbox row dead) or are dropped when they match nothing.
+  storage error → ``451 4.3.0`` (the sender retries; nothing is lost). Our own messages are dropped (a loop); a
+  delivery report is believed only when sent to the VERP return path of one outbound row (``hub.return_paths``):
+  it goes to that row's thread and puts the row in dead letter; any other report is acknowledged and dropped.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from connectors.smtp import authres, convert, shape
 from connectors.smtp.loops import classify
 from connectors.smtp.parse import ParsedMail, parse_mail
 from hub.audit import Actor
+from hub.bounces import PREFIX as VERP_PREFIX
 from hub.config import Settings
 from hub.core import Hub
 from hub.settings_check import integer
@@ -75,7 +77,10 @@ class IntakeHandler:
         if parts is None:
             return NO_SUCH_USER
         token = parts[1]
-        if token is not None:
+        if token is not None and token.startswith(VERP_PREFIX):  # a VERP return path (hub.bounces)
+            if self.hub.return_paths.row_of(token) is None:
+                return NO_SUCH_USER
+        elif token is not None:
             try:
                 if await self.hub.replies.by_reply_token(token) is None:
                     return NO_SUCH_USER
@@ -94,7 +99,7 @@ class IntakeHandler:
         try:
             status = await self.store(raw, envelope.mail_from or "", list(envelope.rcpt_tos), peer)
         except Exception:  # noqa: BLE001 - storage (or anything) failed: the sender must retry
-            log.exception("could not store a message from %s", envelope.mail_from)
+            log.exception("could not store a message (peer %s)", peer)  # never the sender: an identity
             return TEMPFAIL
         self.accepted += 1
         return status
@@ -111,10 +116,12 @@ class IntakeHandler:
             log.warning("dropped a message from our own address or domain (mail loop): %s", mail.message_id)
             return "250 2.0.0 OK: ignored (sent by this guichet)"
         actor = Actor(f"email:{mail.from_addr or mail_from}"[:200], f"smtp:{peer}")
+        verp = [row for row in (self.hub.return_paths.row_of((self._split(r) or ("", None))[1] or "")
+                                for r in rcpt_tos) if row]
+        if disposition == "bounce" or verp:
+            return await self._bounce(mail, raw, mail_from, verp, actor)
         thread_id = await self._thread(mail, rcpt_tos, disposition)
         trust = authres.trust_of(mail, self.hub.settings.trusted_authserv_id)
-        if disposition == "bounce":
-            return await self._bounce(mail, raw, mail_from, thread_id, actor)
         if thread_id is not None:
             result = await self.hub.intake.add_message(
                 convert.message_draft(mail, raw, thread_id, disposition, mail_from, trust), actor)
@@ -137,11 +144,13 @@ class IntakeHandler:
             ids = list(mail.bounced_ids) + ids
         return await self.hub.replies.by_message_ids(ids)
 
-    async def _bounce(self, mail: ParsedMail, raw: bytes, mail_from: str, thread_id: str | None,
-                      actor: Actor) -> str:
+    async def _bounce(self, mail: ParsedMail, raw: bytes, mail_from: str, verp: list[str], actor: Actor) -> str:
+        """Believed only at a VERP return path of ours (``hub.bounces``): else acknowledged and dropped."""
+        thread_id = None
+        for row_id in verp[:1]:
+            thread_id = await self.hub.return_paths.believe(row_id, convert.diagnostic(mail.text))
         if thread_id is None:
-            log.warning("dropped a delivery report that matches no thread: %s", mail.message_id)
+            log.warning("dropped a delivery report not sent to a return path of ours: %s", mail.message_id)
             return "250 2.0.0 OK: delivery report ignored"
         await self.hub.intake.add_message(convert.message_draft(mail, raw, thread_id, "bounce", mail_from), actor)
-        await self.hub.outbox.mark_bounced(thread_id, mail.bounced_ids, convert.diagnostic(mail.text))
         return "250 2.0.0 OK: delivery report recorded"

@@ -3,7 +3,8 @@
 Contract: ``await Listener(hub).start()`` binds ``settings.smtp_host:smtp_port`` (0 = ephemeral) and returns
 the bound port; lines up to 64 KiB are accepted; EHLO announces ``SIZE settings.smtp_max_size`` (enforced with
 552) and ``STARTTLS`` when a certificate is configured (``hub.tls.server_context``: TLS ≥ 1.2, ECDHE + AEAD).
-``await stop()`` closes it.
+With ``GUICHET_SMTP_REQUIRE_TLS`` every command but EHLO/HELO, STARTTLS, NOOP, RSET and QUIT is refused (530)
+until STARTTLS: no message is accepted in clear. ``await stop()`` closes it.
 """
 
 from __future__ import annotations
@@ -43,10 +44,14 @@ class Listener:
             logging.getLogger("mail.log").setLevel(logging.WARNING)
         tls = self._tls()
         hostname = settings.address_domain
+        if settings.smtp_require_tls and tls is None:
+            raise RuntimeError("GUICHET_SMTP_REQUIRE_TLS demande STARTTLS : configurez GUICHET_TLS_CERT et "
+                               "GUICHET_TLS_KEY")
 
         def factory() -> SMTP:
             return GuichetSMTP(self.handler, data_size_limit=settings.smtp_max_size, enable_SMTPUTF8=True,
-                        hostname=hostname, ident="Guichet ESMTP", tls_context=tls, timeout=300, loop=loop)
+                        hostname=hostname, ident="Guichet ESMTP", tls_context=tls, timeout=300, loop=loop,
+                        require_starttls=settings.smtp_require_tls)
 
         self.server = await loop.create_server(factory, host=settings.smtp_host, port=settings.smtp_port)
         self.port = int(self.server.sockets[0].getsockname()[1])

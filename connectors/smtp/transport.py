@@ -2,9 +2,11 @@
 
 Contract: ``EmailTransport(settings).deliver(payload)`` (an ``OutboundEmail`` as a dict, from the outbox)
 builds an RFC 5322 message — From, To, Subject, Date, Message-ID (the payload's when given), and the payload's
-other headers (Reply-To, In-Reply-To, References, Auto-Submitted) — and sends it, with STARTTLS when the relay
-offers it. Connection problems and 4xx answers raise ``TransientDeliveryError`` (the outbox retries);
-5xx answers raise ``PermanentDeliveryError`` (dead letter at once).
+other headers (Reply-To, In-Reply-To, References, Auto-Submitted) — and sends it, from the row's VERP return
+path when the payload names one. TLS (``GUICHET_SMTP_RELAY_TLS``, :func:`relay_tls_mode`): ``required`` (the
+default, verified against the trust store: a relay without STARTTLS gets nothing), ``opportunistic`` (STARTTLS
+when offered, verified) or ``none``. Connection problems and 4xx answers raise ``TransientDeliveryError`` (the
+outbox retries); 5xx answers raise ``PermanentDeliveryError`` (dead letter at once).
 """
 
 from __future__ import annotations
@@ -54,6 +56,22 @@ def parse_relay(relay: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
+RELAY_TLS_MODES = ("required", "opportunistic", "none")
+LOOPBACK = ("localhost", "127.0.0.1", "::1")
+
+
+def relay_tls_mode(settings: Settings) -> str:
+    """``GUICHET_SMTP_RELAY_TLS``; unset: ``required`` (verified), except for a relay on the loopback interface
+    (a local MTA), where STARTTLS is used when offered."""
+    mode = settings.smtp_relay_tls
+    if mode is None:
+        host = parse_relay(settings.smtp_relay)[0] if settings.smtp_relay else ""
+        return "opportunistic" if host.lower() in LOOPBACK or host.startswith("127.") else "required"
+    if mode not in RELAY_TLS_MODES:
+        raise SettingError("smtp_relay_tls", f"« {mode} » inconnu (required, opportunistic ou none)")
+    return mode
+
+
 def check_relay_settings(settings: Settings) -> tuple[bool, Path | None]:
     """``smtp_relay_tls_verify`` (bool) and ``smtp_relay_cafile`` (an existing file), typed; checks the relay."""
     if settings.smtp_relay:
@@ -72,6 +90,7 @@ class EmailTransport:
         self.timeout = timeout
         verify, cafile = check_relay_settings(settings)
         self.tls_context = tls_context or client_context(verify=verify, cafile=cafile)
+        self.tls_mode = relay_tls_mode(settings)
 
     async def deliver(self, payload: dict[str, Any]) -> None:
         if not self.settings.smtp_relay:
@@ -83,9 +102,13 @@ class EmailTransport:
         try:
             await client.connect()
             await client.ehlo()
-            if client.supports_extension("starttls"):  # opportunistic, verified against the trust store
+            if self.tls_mode != "none" and client.supports_extension("starttls"):  # verified (trust store)
                 await client.starttls()
-            await client.send_message(msg, sender=self.settings.address, recipients=list(payload["to"]))
+            elif self.tls_mode == "required":
+                raise TransientDeliveryError("the relay does not offer STARTTLS and GUICHET_SMTP_RELAY_TLS is "
+                                             "required: nothing sent")
+            await client.send_message(msg, sender=payload.get("return_path") or self.settings.address,
+                                      recipients=list(payload["to"]))
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [r.code for r in exc.recipients]
             error = f"recipients refused: {'; '.join(f'{r.code} {r.message}' for r in exc.recipients)}"

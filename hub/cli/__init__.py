@@ -23,6 +23,7 @@ from hub.cli import (
     users_cmd,
 )
 from hub.cli.common import fail
+from hub.hygiene import configure_logging, private_files
 from hub.settings_check import SettingError
 
 COMMANDS = (init_cmd, serve_cmd, migrate_cmd, directory_cmd, users_cmd, clients_cmd, keys_cmd, audit_cmd,
@@ -48,8 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    private_files()  # database, WAL, checkpoints, exports: owner-only (hub.hygiene)
+    configure_logging(args.verbose)
     try:
         code: int = args.func(args)
     except SettingError as exc:

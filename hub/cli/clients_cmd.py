@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from hub.audit import Actor
+from hub.bounces import printable
 from hub.cli.common import fail, with_hub
 from hub.core import Hub
 from hub.smart import KNOWN_SCOPES
@@ -63,7 +64,7 @@ def run_list(args: argparse.Namespace) -> int:
             rows = (await session.execute(select(ApiClient).order_by(ApiClient.created_at))).scalars().all()
         for row in rows:
             state = "actif" if row.active else "inactif"
-            print(f"{row.id}\t{row.structure_id}\t{state}\t{row.name}\t{row.scopes}")
+            print(printable(f"{row.id}\t{row.structure_id}\t{state}\t{row.name}\t{row.scopes}"))
         return 0
 
     return with_hub(body)

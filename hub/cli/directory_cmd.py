@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from hub.bounces import printable
 from hub.cli.common import fail, with_hub
 from hub.core import Hub
 
@@ -50,7 +51,7 @@ def run_import(args: argparse.Namespace) -> int:
         report = await import_directory(hub, args.path, skip_invalid=args.skip_invalid,
                                         progress=sys.stderr.isatty())
         for error in report.errors:
-            print(f"{error.file}:{error.line}: {error.reason}", file=sys.stderr)
+            print(printable(f"{error.file}:{error.line}: {error.reason}"), file=sys.stderr)
         print(report.summary_fr())
         return 1 if report.errors and not args.skip_invalid else 0
 

@@ -9,7 +9,9 @@ from typing import Any
 from hub.cli.common import settings
 from hub.core import Hub
 from hub.crypto.keystore import KeyStore
+from hub.hygiene import private_dir
 from hub.store.migrate import upgrade
+from hub.store.routing_text import seal_legacy
 
 
 def register(sub: Any) -> None:
@@ -25,7 +27,7 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     conf = settings()
-    conf.home.mkdir(parents=True, exist_ok=True)
+    private_dir(conf.home)
     created = KeyStore(conf.keys_dir).initialise()
     print(f"Dossier de données : {conf.home}")
     print(f"Magasin de clés : {conf.keys_dir} ({'clés générées' if created else 'clés existantes conservées'})")
@@ -34,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
         hub = Hub.open(conf)
         try:
             await upgrade(hub.db)
+            await seal_legacy(hub.db, hub.sealer)  # routing text written before revision 0003_protect
             print("Base de données prête.")
             if args.demo:
                 from hub.demo import DEMO_PASSWORD, load_demo

@@ -8,6 +8,7 @@ from typing import Any
 from hub.cli.common import with_hub
 from hub.core import Hub
 from hub.store.migrate import current_revisions, upgrade
+from hub.store.routing_text import seal_legacy
 
 
 def register(sub: Any) -> None:
@@ -20,6 +21,7 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     async def body(hub: Hub) -> int:
         await upgrade(hub.db)
+        await seal_legacy(hub.db, hub.sealer)  # routing text written before revision 0003_protect
         print(f"Schéma à jour (révision {', '.join(sorted(await current_revisions(hub.db)))}).")
         return 0
 

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 
 from hub.audit import Actor
+from hub.bounces import printable
 from hub.cli.common import fail, with_hub
 from hub.core import Hub
 from hub.store.models import OutboxItem, Thread, utcnow
@@ -47,7 +48,7 @@ def run_list(args: argparse.Namespace) -> int:
         print("id\tobjet\tétat\ttentatives\tcréé le\tréférence\tdernière erreur")
         for item, reference in rows:
             print(f"{item.id}\t{item.purpose}\t{item.status}\t{item.attempts}\t"
-                  f"{item.created_at:%Y-%m-%d %H:%M}\t{reference or '-'}\t{item.last_error or ''}")
+                  f"{item.created_at:%Y-%m-%d %H:%M}\t{reference or '-'}\t{printable(item.last_error or '')}")
         return 0
 
     return with_hub(body)

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from hub.audit import Actor
+from hub.bounces import printable
 from hub.cli.common import fail, settings, with_hub
 from hub.core import Hub
 from hub.routing.lookups import person_name
@@ -99,7 +100,7 @@ def run_reroute(args: argparse.Namespace) -> int:
             outcomes = await reroute_many(hub, CLI_ACTOR, only_triage=args.triage)
         doctors, teams = await _names(hub)
         for outcome in outcomes:
-            print(line(outcome, doctors, teams))
+            print(printable(line(outcome, doctors, teams)))  # names and triage reasons are stored text
         moved = sum(1 for o in outcomes if o.changed)
         print(f"{len(outcomes)} demande(s) examinée(s), {moved} réorientée(s).")
         return 0

@@ -5,6 +5,7 @@ Layout of ``GUICHET_KEYS_DIR``::
     kek-<id>.key        32 random bytes, base64 — one per generation; the newest named in ``active-kek``
     active-kek          the id of the KEK that wraps new data keys
     index.key           32 random bytes, base64 — HMAC key of the keyed hashes (never rotated in place)
+    audit.key           32 random bytes, base64 — HMAC key of the audit chain, its checkpoints and pseudonyms
     token-signing.pem   the hub's EC P-256 private key that signs API access tokens
 
 Private files are created mode 0600. Nothing here is ever written to the database.
@@ -43,13 +44,16 @@ class KeyStore:
     # -- creation -------------------------------------------------------------------------------
     def initialise(self) -> bool:
         """Create any missing key; return True when something was generated."""
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         created = False
         if not (self.directory / "active-kek").exists():
             self.new_kek()
             created = True
         if not (self.directory / "index.key").exists():
             _write_private(self.directory / "index.key", base64.b64encode(secrets.token_bytes(32)))
+            created = True
+        if not (self.directory / "audit.key").exists():
+            self.audit_key()
             created = True
         if not (self.directory / "token-signing.pem").exists():
             key = ec.generate_private_key(ec.SECP256R1())
@@ -106,6 +110,20 @@ class KeyStore:
             return base64.b64decode((self.directory / "index.key").read_bytes())
         except FileNotFoundError as exc:
             raise KeyStoreError(f"no index key in {self.directory}: run `guichet init`") from exc
+
+    def audit_key(self) -> bytes:
+        """The audit chain's key; created on first use (a key store made before it existed gains it)."""
+        path = self.directory / "audit.key"
+        try:
+            return base64.b64decode(path.read_bytes())
+        except FileNotFoundError:
+            if not self.directory.is_dir():
+                raise KeyStoreError(f"no key store at {self.directory}: run `guichet init`") from None
+        try:
+            _write_private(path, base64.b64encode(secrets.token_bytes(32)))
+        except FileExistsError:
+            pass  # another process made it first
+        return base64.b64decode(path.read_bytes())
 
     def token_signing_key(self) -> ec.EllipticCurvePrivateKey:
         pem = (self.directory / "token-signing.pem").read_bytes()

@@ -7,7 +7,8 @@ Contract: every function takes ``(hub, viewer, thread_id, …, source)`` and ret
 raises ``NotFound`` (not visible), ``Forbidden`` (visible read-only, or the role's rights — ``hub.rights`` — do not
 allow the action or, for ``close``, that kind of outcome), ``Conflict`` (status does not allow it) or ``Invalid``
 (bad input) with a French message; nothing is changed when it raises. Every message written says who wrote it and
-in what role (``hub.inbox.authorship``).
+in what role (``hub.inbox.authorship``). A write-back to the sender (reply, ask-info) first passes the consent
+gate (``hub.consent.gate``): ``ConsentRefused`` (403), audited.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.consent.gate import ConsentRefused, check_transfer
+from hub.consent.purposes import reply_purpose
 from hub.inbox.access import Viewer, actions_for
 from hub.inbox.authorship import author_line
 from hub.inbox.errors import Conflict, Forbidden, Invalid
@@ -25,13 +28,14 @@ from hub.inbox.reassign import Target, reassign_request
 from hub.inbox.task_status import ACTION_LABELS, KEEP, OUTCOMES, next_status
 from hub.inbox.threads import mark_read, with_visible
 from hub.rights import close_right
-from hub.store.models import Message, Request, Thread, new_id, utcnow
+from hub.store.models import CLOSED_STATUSES, Message, Request, Thread, new_id, utcnow
 from hub.trust.delivery import deliver_answer
 
 if TYPE_CHECKING:
     from hub.core import Hub
 
 MAX_TEXT = 20_000
+WHAT_FR = {"reply": "réponse à l'expéditeur", "info-request": "demande de précisions à l'expéditeur"}
 
 
 @dataclass
@@ -77,6 +81,10 @@ async def _transition(hub: Hub, session: AsyncSession, viewer: Viewer, request: 
     if business != KEEP:
         request.business_status = business
     request.updated_at = request.last_activity_at = now
+    if status in CLOSED_STATUSES:
+        request.closed_at = now
+    if action in ("reply", "ask-info") and request.first_answer_at is None:
+        request.first_answer_at = now
     await mark_read(session, viewer.user_id, request.thread_id, now)
     await hub.audit.record(session, actor=viewer.actor(source), action="update", entity_type="Task",
                            entity_id=request.id, detail=f"{action}: {old} -> {status}{detail}")
@@ -138,12 +146,20 @@ async def _write_back(hub: Hub, viewer: Viewer, thread_id: str, body: str, actio
     """A message from the physician to the sender (``action`` moves the Task; ``kind`` names the message).
     ``confirmed``: the physician confirmed sending to an unverified sender (else ``ConfirmationNeeded``)."""
 
-    async def work(session: AsyncSession, thread: Thread, request: Request, level: str) -> ActionResult:
+    async def work(session: AsyncSession, thread: Thread, request: Request, level: str
+                   ) -> ActionResult | ConsentRefused:
+        if action in actions_for(level):  # the consent gate (hub.consent.gate), whatever carries the message
+            refused = await check_transfer(hub, session, request, reply_purpose(
+                request.event, request.requester_kind, thread.channel), viewer.actor(source), WHAT_FR[kind])
+            if refused is not None:
+                return refused  # its audit entry commits; nothing else changed
         await _transition(hub, session, viewer, request, level, action, source)
         message_id = await _send_out(hub, session, viewer, thread, request, kind, body, source, confirmed)
         return _result(request, message_id)
 
     result = await with_visible(hub, viewer, thread_id, source, work, for_update=True)
+    if isinstance(result, ConsentRefused):
+        raise result
     hub.outbox.wakeup.set()
     return result
 
@@ -152,7 +168,8 @@ async def reassign(hub: Hub, viewer: Viewer, thread_id: str, target: Target, not
                    source: str | None = None) -> ActionResult:
     async def work(session: AsyncSession, thread: Thread, request: Request, level: str) -> ActionResult:
         await _transition(hub, session, viewer, request, level, "reassign", source)
-        described = await reassign_request(session, viewer, request, target, (note or "").strip()[:300])
+        described = await reassign_request(session, viewer, request, target, (note or "").strip()[:300],
+                                           sealer=hub.sealer)
         if note and note.strip():
             await _add_message(hub, session, viewer, thread, request, "internal", "note", note.strip()[:MAX_TEXT])
         await hub.audit.record(session, actor=viewer.actor(source), action="update", entity_type="Task",

@@ -1,9 +1,10 @@
 """Reassigning a request by hand: to a physician (by RPPS), to the PDP cell, to a team (by code) or to triage.
 
 Contract: ``Target.parse(practitioner_rpps, team)`` checks the shape (exactly one of them; ``team`` is ``"pdp"``,
-``"triage"`` or a team code); ``await reassign_request(session, viewer, request, target, note)`` resolves it in
-the directory, updates the request's assignment columns, marks the previous routing decisions not current and
-adds a ``manual`` :class:`RoutingDecision` decided by the viewer; returns a short description for the audit.
+``"triage"`` or a team code); ``await reassign_request(session, viewer, request, target, note, sealer=…)``
+resolves it in the directory, updates the request's assignment columns, marks the previous routing decisions not
+current and adds a ``manual`` :class:`RoutingDecision` decided by the viewer (the note, in the triage reason and
+the explanation, is sealed: ``hub.routing.record``); returns a short description for the audit.
 Raises ``Invalid`` in French when the target does not exist.
 """
 
@@ -20,6 +21,7 @@ from hub.inbox.errors import Invalid
 from hub.routing.model import Decision
 from hub.routing.record import record_decision
 from hub.store.models import Practitioner, Request, Team
+from hub.store.sealing import Sealer
 
 ASSIGNABLE_ROLES = ("mdt", "idest")
 
@@ -40,7 +42,7 @@ class Target:
 
 
 async def reassign_request(session: AsyncSession, viewer: Viewer, request: Request, target: Target,
-                           note: str = "") -> str:
+                           note: str = "", *, sealer: Sealer) -> str:
     practitioner_id: int | None = None
     team_id: int | None = None
     triage_reason: str | None = None
@@ -78,5 +80,5 @@ async def reassign_request(session: AsyncSession, viewer: Viewer, request: Reque
                         informed_team_id=request.informed_team_id, employer_id=request.employer_id,
                         triage_reason=triage_reason)
     await record_decision(session, request, decision, viewer.actor().label,
-                          facts={"from": previous, "to": described})
+                          facts={"from": previous, "to": described}, sealer=sealer)
     return described

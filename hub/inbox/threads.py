@@ -39,6 +39,7 @@ from hub.store.models import (
     ThreadRead,
     utcnow,
 )
+from hub.store.routing_text import open_decision, open_request_triage
 from hub.trust.answers import AnswerRoute, answer_route
 from hub.trust.labels import claimed_names, trust_label
 
@@ -205,12 +206,12 @@ async def _open(hub: Hub, session: AsyncSession, viewer: Viewer, thread: Thread,
     return ThreadView(
         thread_id=thread.id, reference=thread.reference, channel=thread.channel, task_id=request.id,
         event=request.event, status=request.status, business_status=request.business_status,
-        in_triage=request.in_triage, triage_reason=request.triage_reason,
+        in_triage=request.in_triage, triage_reason=await open_request_triage(hub.sealer, session, request),
         assignee=assignee.display_name if assignee else None, team=team.name if team else None,
         informed_team=informed.name if informed else None, created=request.created_at,
         last_activity=request.last_activity_at, subject=subject, payload=payload,
         routing_rule=decision.rule if decision else None,
-        routing_explanation=decision.explanation if decision else None,
+        routing_explanation=(await open_decision(hub.sealer, session, decision)).explanation if decision else None,
         routed_by=decision.decided_by if decision else None,
         messages=[MessageView(m.id, m.direction, m.kind, m.channel, _author(m.author_label, name), m.created_at,
                               body, by_message.get(m.id, []), m.trust if m.direction == "in" else None,

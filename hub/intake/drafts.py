@@ -69,6 +69,7 @@ class ConsentStatement:
     given_on: date | None = None
     channel: str = "web"  # web | email | fhir | oral | paper
     declared_by: str = "worker"  # worker | third-party
+    purposes: tuple[str, ...] = ()  # hub.consent.purposes.PURPOSES it covers; empty: the request's own purpose
 
 
 @dataclass

@@ -3,7 +3,8 @@
 Contract:
 - ``await intake.submit(draft, actor, today=None)`` first runs the legal checks (``hub.intake.law``) under the
   draft channel's policy: on a refusing channel (forms, FHIR API) a violation raises :class:`IntakeRefused` with
-  the typed violations — unless this very ``source_key`` was accepted earlier, whose answer stands —; on a triage
+  the typed violations (each reason counted for the indicators, ``hub.indicators.refusals``) — unless this very
+  ``source_key`` was accepted earlier, whose answer stands —; on a triage
   channel (email, MSSanté) the request is kept, sent to the triage queue and the reasons recorded in its routing
   decision. Then it commits, in one transaction (shared with concurrent submits: group
   commit; it returns only after that commit): thread, request (Task + encrypted focus),
@@ -30,7 +31,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.audit import Actor, AuditLog
+from hub.consent.intake import on_intake
 from hub.crypto.lookup import LookupHasher
+from hub.indicators.refusals import record_refusal
 from hub.intake.drafts import MessageDraft, RequestDraft
 from hub.intake.errors import IntakeConflict, IntakeRefused
 from hub.intake.law import REFUSE, TRIAGE, Violation, check_request, consequence
@@ -132,6 +135,9 @@ class IntakeService:
         if violations and consequence(draft.channel) == REFUSE:
             earlier = await self.accepted(draft.source_key)  # accepted earlier (say, yesterday): its answer stands
             if earlier is None:
+                await record_refusal(self.db, channel=draft.channel, event=draft.event,
+                                     requester_kind=draft.requester.kind, reasons=[v.code for v in violations],
+                                     client_id=draft.client_id)
                 raise IntakeRefused(violations)
             result = earlier
         else:
@@ -257,7 +263,8 @@ class IntakeService:
             session.add(RequestLookup(request_id=request_id, digest=digest))
         if draft.consent is not None and draft.worker is not None:
             add_consent(self.sealer, self.hasher, session, draft, request_id)
-        await record_decision(session, request, decision, first=True)
+        await on_intake(self, session, draft, request_id, actor)  # the consent registry (hub.consent)
+        await record_decision(session, request, decision, first=True, sealer=self.sealer, request_key=key.key)
         await self.audit.record(session, actor=actor, action="create", entity_type="Task", entity_id=request_id,
                                 detail=f"{draft.event} via {draft.channel}; message {message_id}")
         await self.notices.on_new_request(session, thread, request, draft, decision, follow_up)

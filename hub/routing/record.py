@@ -3,13 +3,13 @@
 Contract: ``await record_decision(session, request, decision, decided_by, first=False)`` in the caller's
 transaction marks the request's earlier decisions not current (skipped with ``first=True``: a request being
 created has none, and that saves a round trip), adds the new current :class:`RoutingDecision` row and copies the
-assignment onto the request (practitioner, team, informed team, employer, triage flag and reason).
+assignment onto the request (practitioner, team, informed team, employer, triage flag and reason). The triage
+reason, the explanation and the facts are sealed with ``sealer`` (``hub.store.routing_text``): never in clear.
 ``routing_facts(draft)`` builds the non-health :class:`RoutingFacts` routing reads from a draft.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from sqlalchemy import update
@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.intake.drafts import RequestDraft
 from hub.routing.model import Decision, RoutingFacts
 from hub.store.models import Request, RoutingDecision, utcnow
+from hub.store.routing_text import decision_columns, set_request_triage
+from hub.store.sealing import Sealer
 
 ROUTER = "router"
 
@@ -35,29 +37,31 @@ def routing_facts(draft: RequestDraft) -> RoutingFacts:
     )
 
 
-def decision_row(request_id: str, decision: Decision, decided_by: str = ROUTER,
-                 facts: dict[str, Any] | None = None) -> RoutingDecision:
+def decision_row(sealer: Sealer, session: AsyncSession, request_id: str, decision: Decision,
+                 decided_by: str = ROUTER, facts: dict[str, Any] | None = None) -> RoutingDecision:
+    """The row, its triage reason, explanation and facts sealed under a data key of its own (``routing_text``)."""
     return RoutingDecision(
         request_id=request_id, rule=decision.rule, practitioner_id=decision.practitioner_id,
         team_id=decision.team_id, informed_team_id=decision.informed_team_id,
-        triage_reason=decision.triage_reason,
-        facts=json.dumps(decision.facts if facts is None else facts, ensure_ascii=False, sort_keys=True),
-        explanation=decision.explanation, decided_by=decided_by[:120], current=True, created_at=utcnow())
+        **decision_columns(sealer, session, triage_reason=decision.triage_reason, explanation=decision.explanation,
+                           facts=decision.facts if facts is None else facts),
+        decided_by=decided_by[:120], current=True, created_at=utcnow())
 
 
 async def record_decision(session: AsyncSession, request: Request, decision: Decision, decided_by: str = ROUTER,
-                          *, first: bool = False, facts: dict[str, Any] | None = None) -> RoutingDecision:
-    """Record ``decision`` as the request's current routing and apply it to the request (see the contract)."""
+                          *, sealer: Sealer, first: bool = False, facts: dict[str, Any] | None = None,
+                          request_key: bytes | None = None) -> RoutingDecision:
+    """Record ``decision`` as the request's current routing and apply it to the request (see the contract).
+    ``request_key``: the request's unwrapped data key when the caller holds it (a request being created)."""
     if not first:
         await session.execute(update(RoutingDecision).where(RoutingDecision.request_id == request.id,
                                                             RoutingDecision.current.is_(True))
                               .values(current=False))
-    row = decision_row(request.id, decision, decided_by, facts)
+    row = decision_row(sealer, session, request.id, decision, decided_by, facts)
     session.add(row)
     request.assigned_practitioner_id = decision.practitioner_id
     request.assigned_team_id = decision.team_id
     request.informed_team_id = decision.informed_team_id
     request.employer_id = decision.employer_id
-    request.in_triage = decision.in_triage
-    request.triage_reason = decision.triage_reason
+    await set_request_triage(sealer, session, request, decision.triage_reason, key=request_key)
     return row

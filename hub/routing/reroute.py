@@ -28,6 +28,7 @@ from hub.intake.drafts import EmployerRef, Person, RequestDraft, Requester
 from hub.routing.model import Decision, RoutingFacts
 from hub.routing.record import record_decision, routing_facts
 from hub.store.models import CLOSED_STATUSES, Request, RoutingDecision, Thread, utcnow
+from hub.store.routing_text import RoutingText, open_decision, open_request_triage
 
 if TYPE_CHECKING:
     from hub.audit import AuditLog
@@ -68,9 +69,10 @@ class Assignment:
     triage_reason: str | None
 
     @classmethod
-    def of_request(cls, request: Request) -> Assignment:
+    def of_request(cls, request: Request, triage_reason: str | None = None) -> Assignment:
+        """``triage_reason``: the request's, opened by the caller (it is sealed at rest)."""
         return cls(request.assigned_practitioner_id, request.assigned_team_id, request.informed_team_id,
-                   request.employer_id, bool(request.in_triage), request.triage_reason)
+                   request.employer_id, bool(request.in_triage), triage_reason)
 
     @classmethod
     def of_decision(cls, decision: Decision) -> Assignment:
@@ -122,10 +124,10 @@ async def stored_facts(hub: Hub, session: AsyncSession, request: Request) -> Rou
     return routing_facts(draft_view(payload if isinstance(payload, dict) else {}, request))
 
 
-def _same(row: RoutingDecision | None, request: Request, decision: Decision) -> bool:
-    if row is None:
+def _same(row: RoutingDecision | None, text: RoutingText | None, request: Request, decision: Decision) -> bool:
+    if row is None or text is None:
         return False
-    return ((row.rule, row.practitioner_id, row.team_id, row.informed_team_id, row.triage_reason, row.explanation,
+    return ((row.rule, row.practitioner_id, row.team_id, row.informed_team_id, text.triage_reason, text.explanation,
              request.employer_id, request.in_triage)
             == (decision.rule, decision.practitioner_id, decision.team_id, decision.informed_team_id,
                 decision.triage_reason, decision.explanation, decision.employer_id, decision.in_triage))
@@ -137,7 +139,7 @@ def _lead(a: Assignment) -> tuple[int | None, int | None, bool]:
 
 
 def _describe(a: Assignment) -> str:
-    parts = ([f"triage ({a.triage_reason})"] if a.in_triage else []) + (
+    parts = (["triage"] if a.in_triage else []) + (  # never the reason: it may hold typed words
         [f"practitioner {a.practitioner_id}"] if a.practitioner_id is not None else []) + (
         [f"team {a.team_id}"] if a.team_id is not None else []) + (
         [f"informed {a.informed_team_id}"] if a.informed_team_id is not None else [])
@@ -155,16 +157,17 @@ async def reroute_outcome(hub: Hub, request_id: str, actor: Actor, today: date |
             select(Thread.reference).where(Thread.id == request.thread_id))).scalar_one()
         if request.status in CLOSED_STATUSES:
             raise RerouteError(f"la demande {reference} est close ({request.status}) : elle n'est pas réorientée")
-        before = Assignment.of_request(request)
+        before = Assignment.of_request(request, await open_request_triage(hub.sealer, session, request))
         facts = await stored_facts(hub, session, request)
         decision = await hub.router.route(session, facts, today=today)
         current = (await session.execute(
             select(RoutingDecision).where(RoutingDecision.request_id == request.id,
                                           RoutingDecision.current.is_(True))
             .order_by(RoutingDecision.id.desc()).limit(1))).scalar_one_or_none()
-        recorded = not _same(current, request, decision)
+        text = await open_decision(hub.sealer, session, current) if current is not None else None
+        recorded = not _same(current, text, request, decision)
         if recorded:
-            await record_decision(session, request, decision, f"{ROUTER_PREFIX} ({actor.label})")
+            await record_decision(session, request, decision, f"{ROUTER_PREFIX} ({actor.label})", sealer=hub.sealer)
             request.updated_at = utcnow()
         after = Assignment.of_decision(decision)
         await hub.audit.record(session, actor=actor, action="reroute", entity_type="Task", entity_id=request.id,

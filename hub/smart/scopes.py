@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-KNOWN_SCOPES = ("system/Bundle.write", "system/Task.read", "system/Communication.read")
+KNOWN_SCOPES = ("system/Bundle.write", "system/Task.read", "system/Communication.read", "system/Consent.read",
+                "system/Consent.write", "system/MeasureReport.read")
 
 
 def parse_scopes(text: str | None) -> list[str]:

@@ -14,6 +14,7 @@ from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
 
+from hub.hygiene import private_sqlite
 from hub.store.sqlcount import install_from_env
 
 
@@ -30,7 +31,10 @@ class Database:
             kwargs["pool_recycle"] = 1800
             if schema:
                 kwargs["connect_args"] = {"server_settings": {"search_path": schema}}
-        self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        if self.is_sqlite:
+            private_sqlite(url)  # the file (and so its WAL) mode 0600 in a 0700 directory
+        # statements' parameters never reach an exception message or a log line (they hold tokens, digests…)
+        self.engine: AsyncEngine = create_async_engine(url, hide_parameters=True, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             event.listen(self.engine.sync_engine, "begin", _sqlite_begin_immediate)

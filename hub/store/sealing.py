@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.crypto.envelope import DataKey, DecryptError, Vault, WrappedKey
+from hub.store.key_guard import remember_plain
 from hub.store.models import DataKeyRow
 
 
@@ -28,7 +29,9 @@ class Sealer:
 
     def new_key(self, session: AsyncSession) -> DataKey:
         key = self.vault.new_data_key()
-        session.add(DataKeyRow(id=key.row.id, kek_id=key.row.kek_id, wrapped=key.row.wrapped))
+        row = DataKeyRow(id=key.row.id, kek_id=key.row.kek_id, wrapped=key.row.wrapped)
+        remember_plain(row, key.key)  # re-wrapped at flush if a rotation switched the KEK meanwhile (key_guard)
+        session.add(row)
         return key
 
     def seal(self, key: DataKey, table: str, row_id: str, field: str, value: bytes | str) -> bytes:

@@ -5,8 +5,10 @@ Contract:
   returns a :class:`NewSession` (the random cookie token and the session's CSRF token); the table keeps only the
   token's SHA-256 and an expiry (``hub.session_policy``). Refusals raise :class:`LoginRefused`, in French:
   the same one for an unknown address, a wrong password or a disabled account; after ``MAX_FAILURES``
-  consecutive failures the account is locked for ``LOCK_MINUTES`` ("compte temporairement bloqué, réessayez
-  dans N minutes"), even for the right password; every failure also waits a little longer than the last.
+  consecutive failures from one client address the typed address is locked *for that client* for
+  ``LOCK_MINUTES`` ("compte temporairement bloqué, réessayez dans N minutes"), even for the right password, and a
+  client address with too many failures overall is throttled: ``hub.web.login_guard`` (an unknown address is
+  answered exactly like a locked one); every failure also waits a little longer than the last.
   Every attempt is audited (action ``login``; no password, no health data).
 - Second factor (``hub.mfa``, roles whose ``mfa`` is on in ``hub.rights``): ``login(…, otp=…)`` also wants the
   code (or a recovery code); without it the refusal says so (``otp_required``), a wrong one counts as a failure.
@@ -32,7 +34,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -46,14 +47,16 @@ from hub import mfa
 from hub.accounts import hash_password, verify_password
 from hub.audit import Actor
 from hub.store.models import User, WebSession, utcnow
+from hub.web.login_guard import LOCK_MINUTES as GUARD_LOCK_MINUTES
+from hub.web.login_guard import PAIR_MAX, LoginGuard, locked_message  # noqa: F401 - locked_message: re-exported
 
 if TYPE_CHECKING:
     from hub.core import Hub
 
 COOKIE = "guichet_session"
 LOGIN_COOKIE = "guichet_login"
-MAX_FAILURES = 5
-LOCK_MINUTES = 15
+MAX_FAILURES = PAIR_MAX
+LOCK_MINUTES = GUARD_LOCK_MINUTES
 FAILURE_DELAY = 0.05  # seconds, doubled at each consecutive failure, capped at 2 s
 BAD_CREDENTIALS = "Adresse électronique ou mot de passe incorrect."
 OTP_REQUIRED = "Saisissez le code à 6 chiffres de votre application d'authentification (ou un code de secours)."
@@ -93,10 +96,6 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def locked_message(minutes: int) -> str:
-    return f"Compte temporairement bloqué, réessayez dans {minutes} minute{'s' if minutes > 1 else ''}."
-
-
 def _open_session(session: AsyncSession, hub: Hub, user: User, now: datetime, factor: mfa.Factor) -> NewSession:
     policy = hub.session_policy
     lifetime = timedelta(minutes=policy.enrol_minutes) if factor.stage == "enrol" else timedelta(hours=policy.hours)
@@ -111,22 +110,21 @@ async def login(hub: Hub, email: str, password: str, source: str | None = None, 
                 ) -> NewSession:
     email = (email or "").strip().lower()
     actor = Actor(f"login:{email[:150]}", source)
-    now, failures = utcnow(), 0
+    now, failures, guard = utcnow(), 0, LoginGuard(hub)
     async with hub.db.session() as session:
         async with session.begin():
-            user = (await session.execute(select(User).where(User.email == email).with_for_update())
-                    ).scalar_one_or_none() if email else None
-            if user is not None and user.locked_until is not None and user.locked_until > now:
-                minutes = max(1, math.ceil((user.locked_until - now).total_seconds() / 60))
+            refusal = await guard.refusal(session, email, source, now)  # unknown and locked look alike
+            if refusal is not None:
                 await hub.audit.record(session, actor=actor, action="login", entity_type="User",
-                                       entity_id=str(user.id), outcome="denied", detail="account locked")
-                refusal = LoginRefused(locked_message(minutes), 429)
+                                       outcome="denied", detail="throttled")
             else:
+                user = (await session.execute(select(User).where(User.email == email).with_for_update())
+                        ).scalar_one_or_none() if email else None
                 ok = await asyncio.get_running_loop().run_in_executor(  # Argon2 off the event loop
                     None, verify_password, user.password_hash if user else _DUMMY_HASH, password or "")
                 factor = await mfa.at_login(hub, session, user, otp, now) if user and ok and user.active else None
                 if user is not None and factor is not None and factor.problem is None:
-                    user.failed_logins, user.locked_until = 0, None
+                    await guard.succeeded(session, email, source)
                     await session.execute(delete(WebSession).where(WebSession.user_id == user.id,
                                                                    WebSession.expires_at < now))
                     new = _open_session(session, hub, user, now, factor)
@@ -139,13 +137,9 @@ async def login(hub: Hub, email: str, password: str, source: str | None = None, 
                                            entity_id=str(user.id), outcome="denied", detail="second factor needed")
                     refusal = LoginRefused(OTP_REQUIRED, otp_required=True)
                 else:
-                    refusal = LoginRefused(BAD_OTP, otp_required=True) if factor is not None \
-                        else LoginRefused(BAD_CREDENTIALS)
-                    if user is not None:
-                        user.failed_logins = failures = (user.failed_logins or 0) + 1
-                        if failures >= MAX_FAILURES:
-                            user.locked_until, user.failed_logins = now + timedelta(minutes=LOCK_MINUTES), 0
-                            refusal = LoginRefused(locked_message(LOCK_MINUTES), 429)
+                    failures, locked = await guard.failed(session, email, source, now)
+                    refusal = locked or (LoginRefused(BAD_OTP, otp_required=True) if factor is not None
+                                         else LoginRefused(BAD_CREDENTIALS))
                     await hub.audit.record(session, actor=actor, action="login", entity_type="User",
                                            entity_id=str(user.id) if user else None, outcome="failure",
                                            detail="bad second factor" if factor else "bad credentials")

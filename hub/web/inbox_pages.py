@@ -15,6 +15,7 @@ from urllib.parse import quote
 from aiohttp import web
 from sqlalchemy import select
 
+from hub.attachment_safety import download_type
 from hub.inbox import actions, boxes, search, threads
 from hub.inbox.access import Viewer
 from hub.inbox.errors import InboxError
@@ -50,7 +51,7 @@ def _see_other(location: str) -> web.Response:
 
 
 def _safe_next(value: str | None) -> str:
-    if value and value.startswith("/inbox") and not value.startswith("//") and "\\" not in value:
+    if value and value.startswith(("/inbox", "/indicateurs")) and not value.startswith("//") and "\\" not in value:
         return value
     return "/inbox"
 
@@ -209,8 +210,9 @@ async def attachment(request: web.Request) -> web.StreamResponse:
                                                          client_source(request))
     safe = "".join(c for c in name if c.isprintable() and c not in '"\\/') or "piece-jointe"
     return web.Response(body=content, headers={
-        "Content-Type": "application/octet-stream" if content_type.startswith("text/html") else content_type,
+        "Content-Type": download_type(content_type),  # HTML, SVG, XHTML…: a neutral type, never rendered
         "Content-Disposition": f"attachment; filename*=UTF-8''{quote(safe)}",
+        "Content-Security-Policy": "sandbox; default-src 'none'; form-action 'none'; base-uri 'none'",
         "Cache-Control": "no-store"})
 
 

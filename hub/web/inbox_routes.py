@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from hub.web import inbox_api, inbox_pages, mfa_pages
+from hub.web import consent_pages, inbox_api, inbox_pages, mfa_pages
 from hub.web.inbox_common import setup_templates
 
 
@@ -13,3 +13,4 @@ def setup_inbox(app: web.Application) -> None:
     inbox_pages.add_routes(app)
     inbox_api.add_routes(app)
     mfa_pages.add_routes(app)
+    consent_pages.add_routes(app)  # issue 13: consent registry, pré-reprise recommendations

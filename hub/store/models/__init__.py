@@ -1,7 +1,9 @@
 """All tables; importing this package registers them on ``Base.metadata``."""
 
 from hub.store.models.base import Base, UTCDateTime, new_id, utcnow
+from hub.store.models.consent import ConsentDecision, ConsentSubject, Recommendation  # noqa: F401 (issue 13)
 from hub.store.models.directory import Centre, Employer, Practitioner, Structure, StructureCommune, Team
+from hub.store.models.indicators import IntakeRefusal, WorkingDay
 from hub.store.models.messaging import (
     CLOSED_STATUSES,
     TASK_STATUSES,
@@ -18,6 +20,7 @@ from hub.store.models.messaging import (
     ThreadRead,
 )
 from hub.store.models.pickup import Pickup
+from hub.store.models.protect import LoginThrottle
 from hub.store.models.security import ApiClient, AuditEvent, AuditHead, UsedJti, User, WebSession
 
 __all__ = [
@@ -25,5 +28,5 @@ __all__ = [
     "ConsentRecord", "DataKeyRow", "Employer", "Message", "OutboxItem", "Practitioner", "Request", "RequestLookup",
     "RoutingDecision", "Structure", "StructureCommune", "Team", "Thread", "ThreadAlias", "ThreadRead", "UTCDateTime",
     "UsedJti", "User", "WebSession", "new_id", "utcnow",
-    "Pickup",
+    "IntakeRefusal", "LoginThrottle", "Pickup", "WorkingDay",
 ]

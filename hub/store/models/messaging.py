@@ -63,13 +63,16 @@ class Request(Base):
     assigned_team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
     informed_team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
     in_triage: Mapped[bool] = mapped_column(Boolean, default=False)
-    triage_reason: Mapped[str | None] = mapped_column(String(300))
+    triage_reason: Mapped[str | None] = mapped_column(String(300))  # always NULL since 0003: see triage_reason_enc
+    triage_reason_enc: Mapped[bytes | None] = mapped_column(LargeBinary)  # hub.store.routing_text
     data_key_id: Mapped[str] = mapped_column(String(36))  # no FK: rows and keys are flushed in any order
     subject_enc: Mapped[bytes] = mapped_column(LargeBinary)
     payload_enc: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when the Task reached a closed status
+    first_answer_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # first reply or info-request sent
     __table_args__ = (
         # inbox boxes: keyset pages ordered by (last_activity_at, id) per assignee/team/informed/triage + status;
         # thread_id last so that unread counts (joined to thread_reads) are index-only
@@ -140,7 +143,9 @@ class Attachment(Base):
 
 
 class RoutingDecision(Base):
-    """Why a request went where it went: the rule that fired and the (non-health) facts it used."""
+    """Why a request went where it went: the rule that fired, and (sealed under the decision's own data key, see
+    ``hub.store.routing_text``) the triage reason, the French explanation and the facts it used. The clear
+    ``triage_reason``/``facts``/``explanation`` columns are left NULL/empty since revision 0003."""
 
     __tablename__ = "routing_decisions"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -152,7 +157,11 @@ class RoutingDecision(Base):
     informed_team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
     triage_reason: Mapped[str | None] = mapped_column(String(300))
     facts: Mapped[str] = mapped_column(Text, default="{}")
-    explanation: Mapped[str] = mapped_column(Text)
+    explanation: Mapped[str] = mapped_column(Text, default="")
+    data_key_id: Mapped[str | None] = mapped_column(String(36))
+    triage_reason_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    explanation_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    facts_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     decided_by: Mapped[str] = mapped_column(String(120), default="router")
     current: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

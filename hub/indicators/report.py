@@ -1,0 +1,192 @@
+"""From figures to what people read: tables of cells with small counts masked, as JSON or CSV.
+
+Contract: ``build_report(figures, targets) -> Report``; a :class:`Report` has ``tables`` (activity, delays,
+backlog, refusals, delivery), each with English column ids (JSON), French headers, one row per group and a
+``Total`` row. Masking: a count from 1 to 4 is shown as ``"< 5"`` (JSON: the string ``"< 5"``); a share is shown
+only when its count is shown and it is a share of at least 5; a median or 90th percentile only over at least 5
+requests (else ``None`` / "—").
+``report.to_json()`` is the ``/api/indicators`` body; ``table.to_csv()`` one CSV file (``;``, UTF-8 with BOM,
+as French spreadsheets expect).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from hub.indicators.config import IndicatorSettings
+from hub.indicators.figures import Figures, Group
+from hub.indicators.period import DIMENSION_LABELS
+
+SMALL = 5
+MASKED = "< 5"
+CHANNEL_LABELS = {"email": "Courriel", "fhir": "API (CPTS/DAC)", "form": "Formulaire en ligne", "mssante": "MSSanté"}
+EVENT_LABELS = {"pre-return-visit-request": "Visite de pré-reprise", "pdp-referral": "Saisine de la cellule PDP",
+                "coordination-request": "Demande de coordination"}
+REASON_LABELS = {
+    "employer-cannot-request": "Demandeur non habilité (employeur)", "requester-unknown": "Demandeur inconnu",
+    "stoppage-too-short": "Arrêt de travail trop court", "stoppage-missing": "Arrêt de travail non indiqué",
+    "stoppage-over": "Arrêt de travail terminé", "cause-not-eligible": "Cause de l'arrêt non éligible",
+    "consent-missing": "Consentement du salarié absent", "consent-date-missing": "Date du consentement absente",
+    "consent-date-future": "Date du consentement dans le futur",
+    "consent-channel-unknown": "Canal du consentement inconnu",
+}
+PURPOSE_LABELS = {"ack": "Accusés de réception", "reply": "Réponses", "notify": "Notifications aux médecins",
+                  "confirmation": "Confirmations de formulaire", "info-request": "Demandes de précisions"}
+
+
+@dataclass(frozen=True)
+class Cell:
+    value: int | float | None  # None: nothing to show (masked or undefined)
+    text: str
+    masked: bool = False
+
+    def json(self) -> int | float | str | None:
+        return MASKED if self.masked else self.value
+
+
+def count(n: int) -> Cell:
+    return Cell(None, MASKED, True) if 0 < n < SMALL else Cell(n, str(n))
+
+
+def share(part: int, whole: int) -> Cell:
+    if whole < SMALL or 0 < part < SMALL:
+        return Cell(None, "—")
+    value = round(100.0 * part / whole, 1)
+    return Cell(value, f"{value:.0f} %".replace(".", ","))
+
+
+def spread(group: Group, metric: str, which: int, unit: str) -> Cell:
+    n, *values = group.spread.get(metric, (0, None, None))
+    value = values[which]
+    if n < SMALL or value is None:
+        return Cell(None, "—")
+    value = round(value, 1)
+    text = f"{value:.1f}".replace(".", ",").removesuffix(",0")
+    return Cell(value, f"{text} {unit}")
+
+
+@dataclass
+class Table:
+    id: str
+    title: str
+    columns: list[tuple[str, str]]  # (id, French header)
+    first: str  # header of the label column
+    rows: list[tuple[str, str, list[Cell]]] = field(default_factory=list)  # (key, label, cells)
+    chart: int = 0  # the column drawn as a chart
+    percent: bool = False  # the chart column is a share (0–100)
+    note: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "title": self.title, "columns": [c for c, _ in self.columns],
+                "rows": [{"key": key, "label": label, **{c: cell.json() for (c, _), cell in zip(self.columns, cells,
+                                                                                                  strict=True)}}
+                         for key, label, cells in self.rows]}
+
+    def to_csv(self) -> str:
+        out = io.StringIO()
+        writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+        writer.writerow([self.first, *(h for _, h in self.columns)])
+        for _, label, cells in self.rows:
+            writer.writerow([label, *(c.text if c.value is None else _csv_number(c.value) for c in cells)])
+        return "\ufeff" + out.getvalue()
+
+
+def _csv_number(value: int | float) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).replace(".", ",")
+
+
+@dataclass
+class Report:
+    figures: Figures
+    tables: list[Table]
+    computed_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def computed_label(self) -> str:
+        """When the figures were computed, in French and in Paris time."""
+        try:
+            moment = self.computed_at.astimezone(ZoneInfo("Europe/Paris"))
+        except ZoneInfoNotFoundError:  # no time zone database: say UTC
+            return f"{self.computed_at:%d/%m/%Y à %H:%M} (UTC)"
+        return f"{moment:%d/%m/%Y à %H:%M}"
+
+    def table(self, table_id: str) -> Table | None:
+        return next((t for t in self.tables if t.id == table_id), None)
+
+    def to_json(self) -> dict[str, Any]:
+        p = self.figures.period
+        return {"period": {"from": p.start.isoformat(), "to": p.end.isoformat(), "label": p.label()},
+                "by": self.figures.by, "small_count_threshold": SMALL,
+                "computed_at": self.computed_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
+                "tables": [t.to_json() for t in self.tables]}
+
+
+def group_label(by: str, group: Group) -> str:
+    if group.key == "*":
+        return "Total"
+    if by == "channel":
+        return CHANNEL_LABELS.get(group.key, group.key)
+    if by == "event":
+        return EVENT_LABELS.get(group.key, group.key)
+    if by == "team":
+        return group.name or "Sans équipe (file de tri)"
+    from hub.intake.service import requester_label  # here: hub.intake records refusals through this package
+
+    return group.name or requester_label(group.key.removeprefix("k:"))
+
+
+def _sort_key(label: str) -> str:
+    return unicodedata.normalize("NFD", label).encode("ascii", "ignore").decode().casefold()
+
+
+def build_report(figures: Figures, targets: IndicatorSettings) -> Report:
+    by = figures.by
+    first = DIMENSION_LABELS[by]
+    groups = [*sorted(figures.groups, key=lambda g: _sort_key(group_label(by, g))), figures.total]
+    activity = Table("activity", "Demandes reçues et leur traitement", [
+        ("received", "Reçues"), ("routed_automatically", "Orientées automatiquement"),
+        ("through_triage", "Passées par la file de tri"), ("answered", "Répondues"), ("closed", "Closes"),
+        ("waiting_for_sender", "En attente de l'expéditeur (aujourd'hui)")], first)
+    delays = Table("delays", "Délais (jours ouvrés, hors jours fériés)", [
+        ("answered", "Répondues"), ("answer_median", "1re réponse : médiane"),
+        ("answer_p90", "1re réponse : 90e centile"), ("within_target", "Répondues dans le délai cible"),
+        ("close_median", "Clôture : médiane"), ("close_p90", "Clôture : 90e centile"),
+        ("triage_median_hours", "File de tri : médiane"), ("triage_p90_hours", "File de tri : 90e centile")],
+        first, chart=3, percent=True,
+        note=f"Délai cible : {targets.default_target_days} jours ouvrés" + "".join(
+            f", {EVENT_LABELS.get(k, k).lower()} : {v}" for k, v in sorted(targets.target_days.items())) + ".")
+    backlog = Table("backlog", "Demandes en cours à la fin de la période",
+                    [("open_at_end", "En cours à la fin de la période")], first)
+    for g in groups:
+        label = group_label(by, g)
+        activity.rows.append((g.key, label, [count(g.received), count(g.received - g.triaged), count(g.triaged),
+                                             count(g.answered), count(g.closed), count(g.waiting)]))
+        if g.received or g.key == "*":
+            delays.rows.append((g.key, label, [
+                count(g.answered), spread(g, "answer", 0, "j"), spread(g, "answer", 1, "j"),
+                share(g.within_target, g.received), spread(g, "close", 0, "j"), spread(g, "close", 1, "j"),
+                spread(g, "triage", 0, "h"), spread(g, "triage", 1, "h")]))
+        backlog.rows.append((g.key, label, [count(g.backlog)]))
+    activity.rows = [r for r in activity.rows if r[0] == "*" or r[2][0].text != "0"]
+    refusals = Table("refusals", "Demandes refusées par les contrôles légaux, par motif",
+                     [("pre_return", "Visites de pré-reprise"), ("all_kinds", "Toutes demandes")], "Motif", chart=0,
+                     note="Une demande refusée pour deux motifs compte dans chacun.")
+    for reason, pre, every in figures.refusals:
+        refusals.rows.append((reason, REASON_LABELS.get(reason, reason), [count(pre), count(every)]))
+    refusals.rows.append(("*", "Demandes refusées (tous motifs)", [count(figures.refused[0]),
+                                                                   count(figures.refused[1])]))
+    delivery = Table("delivery", "Messages sortants créés dans la période", [
+        ("sent", "Envoyés"), ("sent_after_retry", "dont après un nouvel essai"), ("pending", "En attente"),
+        ("dead", "En échec définitif")], "Message")
+    for purpose, *values in figures.delivery:
+        delivery.rows.append((purpose, PURPOSE_LABELS.get(purpose, purpose), [count(v) for v in values]))
+    totals = [sum(int(row[i]) for row in figures.delivery) for i in (1, 2, 3, 4)]
+    delivery.rows.append(("*", "Total", [count(v) for v in totals]))
+    return Report(figures, [activity, delays, backlog, refusals, delivery])

@@ -1,0 +1,136 @@
+"""Pré-reprise recommendations: reviewed before sending, the worker told first, no clinical sentence to the
+employer, only on a pré-reprise request, over the service and the JSON API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+import pytest
+from sqlalchemy import select
+
+from hub.consent import recommendations as reco
+from hub.consent.leak import leaked
+from hub.core import Hub
+from hub.inbox.errors import Conflict, Invalid
+from hub.inbox.threads import open_thread
+from hub.store.models import OutboxItem
+from tests.consent_support import PERMIT, outbox_purposes, recommendation_states, submit
+from tests.inbox_support import ANNE, PASSWORD, viewer
+
+REASON = "Hernie discale opérée en juillet, douleurs persistantes à la marche. Traitement par antalgiques."
+WORKER = {"event": "pre-return", "channel": "form", "kind": "worker", "worker_email": "claire@example.org",
+          "requester_email": "claire@example.org", "reason": REASON}
+
+
+def draft(text: str = "Éviter le port de charges de plus de 10 kg pendant trois mois.", *recipients: str,
+          **more: Any) -> reco.RecommendationDraft:
+    more.setdefault("addresses", {"employer": "rh@conserverie.example", "medecin-conseil": "mc@cpam.mssante.fr"})
+    return reco.RecommendationDraft(text=text, checklist=["poste", "temps"],
+                                    recipients=list(recipients or ("employer",)), **more)
+
+
+async def _payloads(hub: Hub, thread_id: str, purpose: str) -> list[dict[str, Any]]:
+    async with hub.db.session() as session:
+        rows = (await session.execute(select(OutboxItem).where(OutboxItem.thread_id == thread_id,
+                                                               OutboxItem.purpose == purpose)
+                                      .order_by(OutboxItem.created_at))).scalars().all()
+        return [await hub.outbox.payload(session, row) for row in rows]
+
+
+def test_leak_check_finds_sentences_and_runs_of_words() -> None:
+    clinical = [REASON, "Note : le salarié prend de la morphine le soir."]
+    assert leaked("Poste assis, pauses régulières.", clinical) == []
+    assert leaked("Attention : douleurs persistantes à la marche !", clinical) == [
+        "douleurs persistantes à la marche"]
+    assert leaked("le SALARIÉ prend de la morphine, donc...", clinical) == ["le salarié prend de la morphine le soir"]
+    assert leaked("Traitement", clinical) == []  # one word is not a sentence
+
+
+async def test_review_then_send_to_both_recipients(demo_hub: Hub) -> None:
+    hub = demo_hub
+    thread_id, task_id, reference = await submit(hub, **WORKER)  # type: ignore[arg-type]
+    anne = await viewer(hub, ANNE)
+    shown = await reco.review(hub, anne, thread_id, draft("Pauses régulières.", "employer", "medecin-conseil"), "t")
+    assert shown.sendable and [x.recipient for x in shown.letters] == ["employer", "medecin-conseil"]
+    letter = shown.letters[0].body
+    assert "Claire Lemoine" in letter and "Aménagement du poste de travail" in letter and "Pauses régulières." in letter
+    assert "Hernie" not in letter and "antalgiques" not in letter
+    assert await outbox_purposes(hub, thread_id) == [p for p in await outbox_purposes(hub, thread_id)
+                                                     if p != "recommendation"]  # the review sent nothing
+    ids = await reco.send(hub, anne, thread_id, draft("Pauses régulières.", "employer", "medecin-conseil"), "t")
+    assert len(ids) == 2
+    assert await recommendation_states(hub, task_id) == [("employer", "sent"), ("medecin-conseil", "sent")]
+    purposes = [p for p in await outbox_purposes(hub, thread_id) if p in ("reco-notice", "recommendation")]
+    assert purposes == ["reco-notice", "recommendation", "recommendation"]  # the worker is told first
+    notice = (await _payloads(hub, thread_id, "reco-notice"))[0]
+    assert notice["to"] == ["claire@example.org"] and "vous opposer" in notice["text"]
+    assert "Pauses régulières" not in notice["text"] and "dès maintenant" in notice["text"]
+    letters = await _payloads(hub, thread_id, "recommendation")
+    assert {tuple(x["to"]) for x in letters} == {("rh@conserverie.example",), ("mc@cpam.mssante.fr",)}
+    assert all(reference in x["subject"] for x in letters)
+    view = await open_thread(hub, anne, thread_id, "t")
+    assert any(m.kind == "note" and "Recommandations pour l'employeur" in m.body for m in view.messages)
+
+
+async def test_the_employer_copy_carries_no_clinical_sentence(demo_hub: Hub) -> None:
+    hub = demo_hub
+    thread_id, task_id, _ = await submit(hub, **WORKER)  # type: ignore[arg-type]
+    anne = await viewer(hub, ANNE)
+    copied = "Poste assis. Hernie discale opérée en juillet. Pas de port de charges."
+    shown = await reco.review(hub, anne, thread_id, draft(copied), "t")
+    assert not shown.sendable and shown.leaks == ["Hernie discale opérée en juillet"]
+    with pytest.raises(Invalid, match="reprend des phrases du dossier médical"):
+        await reco.send(hub, anne, thread_id, draft(copied), "t")
+    assert await recommendation_states(hub, task_id) == []
+    # the médecin conseil is a physician: the same text may reach them
+    assert len(await reco.send(hub, anne, thread_id, draft(copied, "medecin-conseil"), "t")) == 1
+
+
+async def test_refusals(demo_hub: Hub) -> None:
+    hub = demo_hub
+    anne = await viewer(hub, ANNE)
+    gp_thread, _, _ = await submit(hub, consent=PERMIT)
+    with pytest.raises(Conflict, match="pré-reprise"):
+        await reco.send(hub, anne, gp_thread, draft(), "t")
+    thread_id, task_id, _ = await submit(hub, event="pre-return", kind="gp", consent=PERMIT)  # no worker address
+    for bad, words in ((reco.RecommendationDraft(recipients=["employer"], addresses={"employer": "a@b.fr"}),
+                        "vides"),
+                       (draft("x", "employer", addresses={"employer": "pas une adresse"}), "adresse"),
+                       (reco.RecommendationDraft(text="x", recipients=["inspection"]), "inconnue"),
+                       (reco.RecommendationDraft(text="x"), "destinataire"),
+                       (draft(), "informé")):
+        with pytest.raises(Invalid, match=words):
+            await reco.send(hub, anne, thread_id, bad, "t")
+    assert await recommendation_states(hub, task_id) == []
+    await reco.send(hub, anne, thread_id, draft(worker_informed=True), "t")
+    assert await recommendation_states(hub, task_id) == [("employer", "sent")]
+
+
+async def test_json_review_and_send(demo_hub: Hub, start_server: Any) -> None:
+    srv = await start_server(demo_hub)
+    thread_id, task_id, _ = await submit(demo_hub, **WORKER)  # type: ignore[arg-type]
+    body = {"text": "Temps partiel thérapeutique.", "checklist": ["temps"], "recipients": ["employer"],
+            "addresses": {"employer": "rh@conserverie.example"}}
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as client:
+        login = await client.post(f"{srv.url}/api/login", json={"email": ANNE, "password": PASSWORD})
+        headers = {"X-CSRF-Token": (await login.json())["csrf_token"]}
+        url = f"{srv.url}/api/threads/{thread_id}/recommendations"
+        review = await client.post(url, json=body, headers=headers)
+        shown = await review.json()
+        assert review.status == 200 and shown["sendable"] and shown["letters"][0]["to"] == "rh@conserverie.example"
+        consent = await client.post(f"{srv.url}/api/threads/{thread_id}/consents", headers=headers, json={
+            "purpose": "recommendations-employer", "decision": "objection", "channel": "in-person"})
+        assert consent.status == 201 and (await consent.json())["decision"] == "objection"
+        again = await client.post(url, json=body, headers=headers)
+        refused = await again.json()
+        assert again.status == 409 and not refused["sendable"] and "à l'employeur" in refused["refusals"][0]
+        sent = await client.post(url, json={**body, "send": True}, headers=headers)
+        assert sent.status == 403 and "opposition" in (await sent.json())["error"]
+        registry = await (await client.get(f"{srv.url}/api/threads/{thread_id}/consents")).json()
+        state = {p["purpose"]: p for p in registry["purposes"]}
+        assert not state["recommendations-employer"]["allowed"] and state["recommendations-medecin-conseil"]["allowed"]
+        bad = await client.post(f"{srv.url}/api/threads/{thread_id}/consents", headers=headers,
+                                json={"purpose": "exchange-gp", "decision": "maybe", "channel": "form"})
+        assert bad.status == 400 and "Décision inconnue" in (await bad.json())["error"]
+    assert await recommendation_states(demo_hub, task_id) == []
