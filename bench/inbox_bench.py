@@ -92,7 +92,7 @@ async def load_directory(hub: Hub, physicians: int) -> tuple[list[int], list[int
         doctors[1].absent_until, doctors[1].delegate_id = date.today() + timedelta(days=30), doctors[0].id
         session.add(Employer(siret="44306184100047", name="Employeur Bench", name_key="EMPLOYEUR BENCH",
                              team_id=teams[0].id, physician_id=doctors[0].id))
-        await add_user(session, "bench@spsti-bench.fr", "physician", "bench-password-2026", doctors[0].rpps)
+        await add_user(session, "bench@spsti-bench.fr", "physician", "mot-de-passe-du-banc-2026", doctors[0].rpps)
         return [d.id for d in doctors], [d.team_id or 0 for d in doctors], pdp.id
 
 

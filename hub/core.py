@@ -29,6 +29,7 @@ from hub.intake.service import IntakeService
 from hub.mailbox import MailboxService
 from hub.notices import Notices
 from hub.outbox import Outbox
+from hub.rights import RightsTable, SessionPolicy
 from hub.routing import Router
 from hub.scale.ratelimit import RateLimits
 from hub.scale.wakeups import install_notify
@@ -60,8 +61,12 @@ class Hub:
     mailbox: MailboxService = field(init=False)
     limits: RateLimits = field(init=False)
     services: dict[str, Any] = field(default_factory=dict)
+    rights: RightsTable = field(init=False)
+    session_policy: SessionPolicy = field(init=False)
 
     def __post_init__(self) -> None:
+        self.rights = RightsTable.from_settings(self.settings)  # an unknown role or right stops the start-up
+        self.session_policy = SessionPolicy.from_settings(self.settings)
         self.outbox = Outbox(self.db, self.sealer)
         self.return_paths = ReturnPaths(self.db, self.hasher, self.settings.address)  # VERP (hub.bounces)
         self.outbox.return_path = self.return_paths.address

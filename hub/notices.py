@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.audit import Actor, AuditLog
 from hub.config import Settings
 from hub.followup import EVENT_FR, next_steps
+from hub.inbox.authorship import COORDINATION, authored
 from hub.intake.drafts import RequestDraft
 from hub.outbox import OutboundEmail, Outbox
 from hub.routing import Decision
@@ -149,8 +150,9 @@ class Notices:
     # -- physician → requester ------------------------------------------------------------------------
     async def on_outbound(self, session: AsyncSession, thread: Thread, request: Request, message_id: str,
                           kind: str, text: str, to: str | None = None, in_reply_to: str | None = None,
-                          transport: str | None = None) -> None:
-        """A physician's reply (``kind="reply"``) or question (``"info-request"``) to an email requester.
+                          transport: str | None = None, author: str | None = None) -> None:
+        """A reply (``kind="reply"``) or question (``"info-request"``) to an email requester, signed by ``author``
+        (``hub.inbox.authorship``: who wrote it and in what role).
 
         ``transport`` is the outbox row's kind (``email``, or ``mssante`` when ``hub.trust.answers`` chose it;
         by default ``outbound_kind(thread)``); a caller that names ``to`` has decided the route, else only email
@@ -172,9 +174,9 @@ class Notices:
         if in_reply_to:
             headers["In-Reply-To"] = in_reply_to
             headers["References"] = " ".join(references)
-        label = "Réponse du médecin du travail" if kind == "reply" else "Demande de précisions du médecin du travail"
-        body = (f"{text.rstrip()}\n\n-- \nRéférence : {thread.reference}. Pour répondre, utilisez simplement la "
-                f"fonction « Répondre » de votre messagerie : votre réponse sera rattachée à ce dossier.\n"
+        label = authored(kind, author or COORDINATION)
+        body = (f"{text.rstrip()}\n\n-- \n{label}.\nRéférence : {thread.reference}. Pour répondre, utilisez "
+                "simplement la fonction « Répondre » de votre messagerie : votre réponse sera rattachée à ce dossier.\n"
                 f"{SIGNATURE}\n")
         self.outbox.enqueue_email(session, kind, OutboundEmail(
             to=[to], subject=f"[{thread.reference}] {label}", text=body, from_addr=self.from_addr,

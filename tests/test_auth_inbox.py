@@ -11,6 +11,7 @@ from yarl import URL
 
 from hub.core import Hub
 from hub.store.models import WebSession
+from tests.accounts_support import otp_for
 from tests.inbox_support import ANNE, PASSWORD, SOPHIE, new_request, place, practitioner, status_of
 
 
@@ -21,11 +22,12 @@ def _client() -> aiohttp.ClientSession:
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-async def _form_login(client: aiohttp.ClientSession, url: str, email: str, password: str) -> aiohttp.ClientResponse:
+async def _form_login(client: aiohttp.ClientSession, url: str, email: str, password: str, otp: str | None = None
+                      ) -> aiohttp.ClientResponse:
     page = await client.get(f"{url}/inbox/login")
     token = TOKEN.search(await page.text())
     assert token is not None
-    return await client.post(f"{url}/inbox/login", data={"email": email, "password": password,
+    return await client.post(f"{url}/inbox/login", data={"email": email, "password": password, "otp": otp or "",
                                                          "csrf_token": token.group(1), "next": "/inbox"},
                              allow_redirects=False)
 
@@ -35,7 +37,7 @@ async def test_login_sets_a_hashed_session_and_a_safe_cookie(demo_hub: Hub, star
     async with _client() as client:
         anonymous = await client.get(f"{srv.url}/inbox", allow_redirects=False)
         assert anonymous.status == 303 and anonymous.headers["Location"].startswith("/inbox/login")
-        response = await _form_login(client, srv.url, ANNE, PASSWORD)
+        response = await _form_login(client, srv.url, ANNE, PASSWORD, await otp_for(demo_hub, ANNE))
         assert response.status == 303 and response.headers["Location"] == "/inbox"
         cookie = next(v for v in response.headers.getall("Set-Cookie") if v.startswith("guichet_session="))
         assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie  # no TLS here
@@ -75,7 +77,7 @@ async def test_csrf_is_required_on_every_post(demo_hub: Hub, start_server) -> No
                                          data={"email": ANNE, "password": PASSWORD, "csrf_token": "x"})
         assert forged_login.status == 403
         assert (await client.post(f"{srv.url}/api/login", data={"email": ANNE, "password": PASSWORD})).status == 415
-        assert (await _form_login(client, srv.url, ANNE, PASSWORD)).status == 303
+        assert (await _form_login(client, srv.url, ANNE, PASSWORD, await otp_for(demo_hub, ANNE))).status == 303
         page = await client.get(f"{srv.url}/inbox/threads/{thread_id}")
         good = TOKEN.search(await page.text())
         assert good is not None
@@ -95,7 +97,8 @@ async def test_csrf_is_required_on_every_post(demo_hub: Hub, start_server) -> No
 async def test_logout_ends_the_session(demo_hub: Hub, start_server) -> None:
     srv = await start_server(demo_hub)
     async with _client() as client:
-        login = await client.post(f"{srv.url}/api/login", json={"email": ANNE, "password": PASSWORD})
+        login = await client.post(f"{srv.url}/api/login", json={"email": ANNE, "password": PASSWORD,
+                                                                "otp": await otp_for(demo_hub, ANNE)})
         csrf = (await login.json())["csrf_token"]
         session_cookie = client.cookie_jar.filter_cookies(URL(srv.url))["guichet_session"].value
         assert (await client.get(f"{srv.url}/api/session")).status == 200
@@ -112,6 +115,7 @@ async def test_cookie_is_secure_when_published_over_https(demo_hub: Hub, start_s
     demo_hub.settings = demo_hub.settings.with_(public_url="https://guichet.spsti-demo.fr")
     srv = await start_server(demo_hub)
     async with _client() as client:
-        response = await client.post(f"{srv.url}/api/login", json={"email": ANNE, "password": PASSWORD})
+        response = await client.post(f"{srv.url}/api/login", json={"email": ANNE, "password": PASSWORD,
+                                                                   "otp": await otp_for(demo_hub, ANNE)})
         cookie = next(v for v in response.headers.getall("Set-Cookie") if v.startswith("guichet_session="))
     assert response.status == 200 and "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie

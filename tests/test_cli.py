@@ -50,6 +50,7 @@ def test_init_demo_generates_private_keys_and_prints_logins(env: dict[str, str],
     assert result.returncode == 0, result.stderr
     assert "anne.legoff@spsti-demo.fr" in result.stdout and "guichet-demo-2026" in result.stdout
     assert "/saisine-pdp" in result.stdout
+    assert "code QR" in result.stdout and "mfa-reset" in result.stdout  # how a human gets past the second factor
     keys = tmp_path / "keys"
     for path in [*keys.glob("kek-*.key"), keys / "index.key", keys / "token-signing.pem"]:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path

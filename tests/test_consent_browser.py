@@ -11,6 +11,7 @@ import pytest
 from playwright.async_api import Page
 
 from hub.core import Hub
+from tests.accounts_support import otp_for
 from tests.browser import axe_violations, chromium_page, needs_chromium
 from tests.consent_support import denied_transfers, recommendation_states, worker_form_request
 from tests.inbox_support import ANNE, PASSWORD
@@ -45,6 +46,7 @@ async def test_worker_objects_then_the_physician_cannot_send_to_the_employer(dem
         await page.goto(f"{srv.url}/inbox/login")
         await page.get_by_label("Adresse électronique").fill(ANNE)
         await page.get_by_label("Mot de passe").fill(PASSWORD)
+        await page.get_by_label("Code de vérification").fill(await otp_for(demo_hub, ANNE) or "")
         await page.get_by_role("button", name="Se connecter").click()
         await page.wait_for_url(f"{srv.url}/inbox")
         await page.goto(f"{srv.url}/inbox/threads/{thread_id}")

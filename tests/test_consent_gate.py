@@ -23,6 +23,7 @@ from hub.inbox import actions
 from hub.intake import ConsentStatement
 from hub.store.models import Message, Recommendation, utcnow
 from hub.web.app import build_app
+from tests.accounts_support import otp_for
 from tests.consent_support import PERMIT, denied_transfers, outbox_purposes, recommendation_states, submit
 from tests.inbox_support import ANNE, PASSWORD, status_of, viewer
 
@@ -144,7 +145,8 @@ async def test_the_http_answers_say_why(demo_hub: Hub, start_server) -> None:
     srv = await start_server(demo_hub)
     thread_id, task_id, _ = await submit(demo_hub, consent=ConsentStatement(decision="deny", channel="email"))
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as client:
-        login = await client.post(f"{srv.url}/api/login", json={"email": ANNE, "password": PASSWORD})
+        login = await client.post(f"{srv.url}/api/login", json={"email": ANNE, "password": PASSWORD,
+                                                                "otp": await otp_for(demo_hub, ANNE)})
         csrf = (await login.json())["csrf_token"]
         api = await client.post(f"{srv.url}/api/threads/{thread_id}/reply", json={"text": "Avis."},
                                 headers={"X-CSRF-Token": csrf})

@@ -15,6 +15,7 @@ from hub.core import Hub
 from hub.inbox.errors import Conflict, Invalid
 from hub.inbox.threads import open_thread
 from hub.store.models import OutboxItem
+from tests.accounts_support import otp_for
 from tests.consent_support import PERMIT, outbox_purposes, recommendation_states, submit
 from tests.inbox_support import ANNE, PASSWORD, viewer
 
@@ -113,7 +114,8 @@ async def test_json_review_and_send(demo_hub: Hub, start_server: Any) -> None:
     body = {"text": "Temps partiel thérapeutique.", "checklist": ["temps"], "recipients": ["employer"],
             "addresses": {"employer": "rh@conserverie.example"}}
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as client:
-        login = await client.post(f"{srv.url}/api/login", json={"email": ANNE, "password": PASSWORD})
+        login = await client.post(f"{srv.url}/api/login", json={"email": ANNE, "password": PASSWORD,
+                                                                "otp": await otp_for(demo_hub, ANNE)})
         headers = {"X-CSRF-Token": (await login.json())["csrf_token"]}
         url = f"{srv.url}/api/threads/{thread_id}/recommendations"
         review = await client.post(url, json=body, headers=headers)

@@ -5,17 +5,15 @@ from __future__ import annotations
 import aiohttp
 
 from hub.core import Hub
-from tests.inbox_support import ANNE, PASSWORD, RPPS, SOPHIE, new_request, place, practitioner, status_of
+from tests.accounts_support import json_login
+from tests.inbox_support import ANNE, RPPS, SOPHIE, new_request, place, practitioner, status_of
 
 ITEM_KEYS = {"id", "task_id", "reference", "event", "status", "subject", "requester", "employer_siret",
              "routed_by", "created"}
 
 
-async def _login(url: str, email: str) -> tuple[aiohttp.ClientSession, dict[str, str]]:
-    client = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
-    response = await client.post(f"{url}/api/login", json={"email": email, "password": PASSWORD})
-    assert response.status == 200, await response.text()
-    return client, {"X-CSRF-Token": (await response.json())["csrf_token"]}
+async def _login(hub: Hub, url: str, email: str) -> tuple[aiohttp.ClientSession, dict[str, str]]:
+    return await json_login(hub, url, email)  # password and second factor
 
 
 async def test_json_inbox_thread_and_actions(demo_hub: Hub, start_server) -> None:
@@ -27,7 +25,7 @@ async def test_json_inbox_thread_and_actions(demo_hub: Hub, start_server) -> Non
                                                           siret="04423065100018")
         await place(demo_hub, task_id, assigned_practitioner_id=anne_id)
         made.append((thread_id, task_id, reference))
-    client, csrf = await _login(srv.url, ANNE)
+    client, csrf = await _login(srv.hub, srv.url, ANNE)
     async with client:
         assert (await client.get(f"{srv.url}/api/inbox?box=todo&limit=abc")).status == 400
         bad_box = await client.get(f"{srv.url}/api/inbox?box=spam")
@@ -71,7 +69,7 @@ async def test_json_inbox_thread_and_actions(demo_hub: Hub, start_server) -> Non
         found = await (await client.get(f"{srv.url}/api/search", params={"q": "api1"})).json()
         assert [i["id"] for i in found["items"]] == [made[1][0]]
     assert await status_of(demo_hub, made[2][1]) == ("requested", None)  # reassigned unread
-    other, _ = await _login(srv.url, SOPHIE)
+    other, _ = await _login(srv.hub, srv.url, SOPHIE)
     async with other:
         assert (await other.get(f"{srv.url}/api/threads/{made[2][0]}")).status == 200
         hidden = await other.get(f"{srv.url}/api/threads/{made[1][0]}")

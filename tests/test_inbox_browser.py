@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from hub.core import Hub
 from hub.store.models import Request, Thread
+from tests.accounts_support import otp_for
 from tests.browser import AXE, chromium_page, needs_chromium
 from tests.inbox_support import ANNE, PASSWORD, status_of
 
@@ -47,6 +48,7 @@ async def test_physician_replies_in_the_browser(demo_hub: Hub, start_server) -> 
         assert "/inbox/login" in page.url
         await page.get_by_label("Adresse électronique").fill(ANNE)
         await page.get_by_label("Mot de passe").fill(PASSWORD)
+        await page.get_by_label("Code de vérification").fill(await otp_for(demo_hub, ANNE) or "")
         await page.get_by_role("button", name="Se connecter").click()
         await page.wait_for_url(f"{srv.url}/inbox")
         assert await axe_violations(page) == []

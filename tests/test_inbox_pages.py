@@ -11,20 +11,14 @@ from sqlalchemy import select
 from hub.core import Hub
 from hub.intake import AttachmentDraft
 from hub.store.models import AuditEvent
-from tests.inbox_support import ADMIN, ANNE, PASSWORD, SOPHIE, TRI, new_request, place, practitioner
+from tests.accounts_support import form_login
+from tests.inbox_support import ADMIN, ANNE, SOPHIE, TRI, new_request, place, practitioner
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-async def _logged_in(url: str, email: str) -> aiohttp.ClientSession:
-    client = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
-    page = await client.get(f"{url}/inbox/login")
-    token = TOKEN.search(await page.text())
-    assert token is not None
-    done = await client.post(f"{url}/inbox/login", allow_redirects=False,
-                             data={"email": email, "password": PASSWORD, "csrf_token": token.group(1)})
-    assert done.status == 303
-    return client
+async def _logged_in(hub: Hub, url: str, email: str) -> aiohttp.ClientSession:
+    return await form_login(hub, url, email)  # password and second factor
 
 
 async def test_pages_for_each_kind_of_user(demo_hub: Hub, start_server) -> None:
@@ -33,7 +27,7 @@ async def test_pages_for_each_kind_of_user(demo_hub: Hub, start_server) -> None:
         demo_hub, family="Le Bihan", subject="Reprise à mi-temps",
         attachments=[AttachmentDraft("arret.pdf", "application/pdf", b"%PDF arret")])
     await place(demo_hub, task_id, assigned_practitioner_id=(await practitioner(demo_hub, "anne")).id)
-    async with await _logged_in(srv.url, ANNE) as anne:
+    async with await _logged_in(srv.hub, srv.url, ANNE) as anne:
         page = await anne.get(f"{srv.url}/inbox")
         html = await page.text()
         assert page.status == 200 and '<html lang="fr">' in html and "À traiter" in html
@@ -58,14 +52,14 @@ async def test_pages_for_each_kind_of_user(demo_hub: Hub, start_server) -> None:
                                data={"csrf_token": token.group(1), "text": "Encore ?"})
         assert late.status == 409
         assert "Impossible de répondre à cette demande : la demande est close (refusée)." in await late.text()
-    async with await _logged_in(srv.url, SOPHIE) as sophie:
+    async with await _logged_in(srv.hub, srv.url, SOPHIE) as sophie:
         assert (await sophie.get(f"{srv.url}{link.group(1)}")).status == 404
         assert reference not in await (await sophie.get(f"{srv.url}/inbox/search",
                                                         params={"q": "le bihan"})).text()
-    async with await _logged_in(srv.url, TRI) as tri:
+    async with await _logged_in(srv.hub, srv.url, TRI) as tri:
         triage = await (await tri.get(f"{srv.url}/inbox")).text()
         assert "<h1>File de tri</h1>" in triage
-    async with await _logged_in(srv.url, ADMIN) as admin:
+    async with await _logged_in(srv.hub, srv.url, ADMIN) as admin:
         assert "aucun contenu clinique" in await (await admin.get(f"{srv.url}/inbox")).text()
         assert (await admin.get(f"{srv.url}/inbox/threads/{thread_id}")).status == 404
     async with demo_hub.db.session() as session:

@@ -9,6 +9,7 @@ import io
 import aiohttp
 
 from hub.core import Hub
+from tests.accounts_support import otp_for
 from tests.inbox_support import ADMIN, ANNE, PASSWORD
 from tests.indicators_support import load_march_2026
 
@@ -16,9 +17,10 @@ DIRECTION = "direction@spsti-demo.fr"
 MARCH = "from=2026-03-01&to=2026-03-31"
 
 
-async def _login(url: str, email: str) -> aiohttp.ClientSession:
+async def _login(hub: Hub, url: str, email: str) -> aiohttp.ClientSession:
     client = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
-    response = await client.post(f"{url}/api/login", json={"email": email, "password": PASSWORD})
+    response = await client.post(f"{url}/api/login", json={"email": email, "password": PASSWORD,
+                                                           "otp": await otp_for(hub, email)})
     assert response.status == 200, await response.text()
     return client
 
@@ -31,20 +33,20 @@ async def test_who_may_read_the_indicators(demo_hub: Hub, start_server) -> None:
         assert page.status == 303 and location.startswith("/inbox/login?next=") and "indicateurs" in location
         assert (await anonymous.get(f"{srv.url}/api/indicators?{MARCH}")).status == 401
         assert (await anonymous.get(f"{srv.url}/indicateurs/activity.csv?{MARCH}")).status == 401
-    async with await _login(srv.url, ANNE) as physician:
+    async with await _login(demo_hub, srv.url, ANNE) as physician:
         for path in (f"/indicateurs?{MARCH}", f"/api/indicators?{MARCH}", f"/indicateurs/activity.csv?{MARCH}"):
             refused = await physician.get(f"{srv.url}{path}", allow_redirects=False)
             assert refused.status == 403, path
             assert "réservés à la direction" in await refused.text()
     for email in (DIRECTION, ADMIN):
-        async with await _login(srv.url, email) as client:
+        async with await _login(demo_hub, srv.url, email) as client:
             assert (await client.get(f"{srv.url}/api/indicators?{MARCH}")).status == 200, email
 
 
 async def test_api_csv_and_page(demo_hub: Hub, start_server) -> None:
     await load_march_2026(demo_hub)
     srv = await start_server(demo_hub)
-    async with await _login(srv.url, DIRECTION) as client:
+    async with await _login(demo_hub, srv.url, DIRECTION) as client:
         answer = await client.get(f"{srv.url}/api/indicators?{MARCH}&by=channel")
         assert answer.status == 200 and answer.headers["Cache-Control"] == "no-store"
         body = await answer.json()

@@ -25,6 +25,7 @@ from hub.pickup import service
 from hub.pickup.service import PickupError
 from hub.references import token_digest
 from hub.store.models import Attachment, AuditEvent, Message, OutboxItem, Pickup, Request, Thread, utcnow
+from tests.accounts_support import otp_for
 from tests.browser import axe_violations, chromium_page, needs_chromium
 from tests.conftest import wait_until
 from tests.inbox_support import ANNE, new_request, place, practitioner, viewer
@@ -176,7 +177,8 @@ async def test_full_pickup_loop_in_chromium(demo_hub: Hub) -> None:
             thread = (await session.execute(select(Thread).join(Request, Request.thread_id == Thread.id)
                                             .where(Request.source_key == "demo:1"))).scalar_one()
         async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
-            async with http.post(f"{base}/api/login", json={"email": ANNE, "password": DEMO_PASSWORD}) as r:
+            async with http.post(f"{base}/api/login", json={"email": ANNE, "password": DEMO_PASSWORD,
+                                                            "otp": await otp_for(hub, ANNE)}) as r:
                 csrf = {"X-CSRF-Token": (await r.json())["csrf_token"]}
             async with http.post(f"{base}/api/threads/{thread.id}/reply", json={"text": ANSWER},
                                  headers=csrf) as r:
@@ -263,6 +265,7 @@ async def test_physician_confirms_an_unverified_sender_in_chromium(demo_hub: Hub
             await page.goto(f"{base}/inbox/login")
             await page.get_by_label("Adresse électronique").fill(ANNE)
             await page.get_by_label("Mot de passe").fill(PASSWORD)
+            await page.get_by_label("Code de vérification").fill(await otp_for(hub, ANNE) or "")
             await page.get_by_role("button", name="Se connecter").click()
             await page.wait_for_url(f"{base}/inbox")
             await page.goto(f"{base}/inbox/threads/{thread_id}")

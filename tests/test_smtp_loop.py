@@ -8,12 +8,11 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Any
 
-import aiohttp
-
 from connectors.smtp.sink import Received
 from hub.core import Hub
 from hub.demo import DEMO_PASSWORD
 from hub.store.models import Request, Thread
+from tests.accounts_support import json_login
 from tests.test_smtp_support import GP, Guichet, count, gp_mail, message_bodies, only_request, rcpt_code, start_guichet
 
 BODY = ("Bonjour,\n\nJe vous adresse M. Yannick KERBRAT, né le 14/03/1978, en arrêt depuis deux mois pour "
@@ -24,11 +23,9 @@ BODY = ("Bonjour,\n\nJe vous adresse M. Yannick KERBRAT, né le 14/03/1978, en a
 async def physician_replies(guichet: Guichet, thread: Thread, text: str) -> dict[str, Any]:
     """The physician answers through the inbox's JSON API (login, then ``POST /api/threads/{id}/reply``)."""
     base = f"http://127.0.0.1:{guichet.server.http_port}"
-    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
-        async with http.post(f"{base}/api/login", json={"email": "anne.legoff@spsti-demo.fr",
-                                                        "password": DEMO_PASSWORD}) as r:
-            assert r.status == 200, await r.text()
-            csrf = (await r.json())["csrf_token"]
+    http, headers = await json_login(guichet.server.hub, base, "anne.legoff@spsti-demo.fr", DEMO_PASSWORD)
+    async with http:
+        csrf = headers["X-CSRF-Token"]
         async with http.post(f"{base}/api/threads/{thread.id}/reply", json={"text": text},
                              headers={"X-CSRF-Token": csrf}) as r:
             assert r.status == 200, await r.text()

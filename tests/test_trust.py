@@ -19,6 +19,7 @@ from hub.core import Hub
 from hub.demo import DEMO_PASSWORD
 from hub.store.models import Message, OutboxItem, Practitioner, Request
 from hub.trust.answers import AnswerFacts, decide
+from tests.accounts_support import otp_for
 from tests.conftest import wait_until
 from tests.consent_support import consent_given
 from tests.inbox_support import ANNE, new_request, place, practitioner, viewer
@@ -93,9 +94,10 @@ def test_one_decision_for_where_answers_go(facts: AnswerFacts, via: str, confirm
     assert (route.via, route.needs_confirmation) == (via, confirm) and route.explanation
 
 
-async def _login(base: str) -> tuple[aiohttp.ClientSession, dict[str, str]]:
+async def _login(base: str, hub: Hub) -> tuple[aiohttp.ClientSession, dict[str, str]]:
     http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
-    async with http.post(f"{base}/api/login", json={"email": ANNE, "password": DEMO_PASSWORD}) as r:
+    async with http.post(f"{base}/api/login", json={"email": ANNE, "password": DEMO_PASSWORD,
+                                                    "otp": await otp_for(hub, ANNE)}) as r:
         assert r.status == 200, await r.text()
         return http, {"X-CSRF-Token": (await r.json())["csrf_token"]}
 
@@ -113,7 +115,7 @@ async def test_spoofed_rpps_never_gets_the_clinical_answer(demo_hub: Hub) -> Non
         assert request.requester_rpps is None  # nobody is established by a quoted number
         await consent_given(demo_hub, thread.id)  # the consent gate (issue 13): the worker agreed, by phone
         base = f"http://127.0.0.1:{guichet.server.http_port}"
-        http, csrf = await _login(base)
+        http, csrf = await _login(base, demo_hub)
         async with http:
             view = await (await http.get(f"{base}/api/threads/{thread.id}")).json()
             first = view["messages"][0]

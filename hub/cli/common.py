@@ -11,6 +11,7 @@ from typing import TypeVar
 from hub.config import Settings, load_settings
 from hub.core import Hub
 from hub.crypto.keystore import KeyStoreError
+from hub.rights import RightsConfigError
 from hub.settings_check import SettingError
 
 T = TypeVar("T")
@@ -44,6 +45,8 @@ def with_hub(body: Callable[[Hub], Awaitable[int]]) -> int:
             hub = Hub.open(settings())
         except KeyStoreError as exc:
             return fail(f"{exc} (lancez d'abord `guichet init`)")
+        except RightsConfigError as exc:
+            return fail(str(exc), 2)
         try:
             return await body(hub)
         finally:

@@ -46,6 +46,11 @@ def run(args: argparse.Namespace) -> int:
                       f"{DEMO_PASSWORD}) :")
                 for login in logins:
                     print(f"  {login.email:32} {login.role:12} {login.who}")
+                print("\nSecond facteur : à la première connexion d'un compte soignant ou de coordination, "
+                      "laissez le champ « Code de vérification » vide ; un code QR s'affiche, à scanner avec une "
+                      "application d'authentification (FreeOTP, Aegis, Google Authenticator…), puis saisissez le "
+                      "code qu'elle affiche. Sans téléphone : `guichet users mfa-reset ADRESSE` affiche l'URI "
+                      "otpauth:// à ajouter à l'application.")
                 print(f"\nBoîte de réception : {conf.base_url}/inbox")
                 print(f"Saisine de la cellule PDP : {conf.base_url}/saisine-pdp")
                 print(f"Demande de visite de pré-reprise : {conf.base_url}/demande-pre-reprise")

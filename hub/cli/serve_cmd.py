@@ -11,6 +11,7 @@ from hub.cli.common import fail, settings
 from hub.core import Hub
 from hub.crypto.keystore import KeyStoreError
 from hub.plugins import load_connectors
+from hub.rights import RightsConfigError
 from hub.server import ROLES, serve_forever
 from hub.settings_check import SettingError
 from hub.store.migrate import is_current
@@ -37,6 +38,8 @@ def run(args: argparse.Namespace) -> int:
             hub = Hub.open(settings())
         except KeyStoreError as exc:
             return fail(f"{exc} (lancez d'abord `guichet init`)")
+        except RightsConfigError as exc:
+            return fail(str(exc), 2)
         if not await is_current(hub.db):
             await hub.close()
             return fail("le schéma de la base n'est pas à jour : lancez `guichet migrate`")

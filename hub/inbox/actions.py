@@ -4,9 +4,11 @@ outbox row that carries it back (``hub.trust.delivery``: MSSanté, secure pickup
 the audit entry, and the actor's read mark. Writing to an unverified sender needs ``confirm_unverified``.
 
 Contract: every function takes ``(hub, viewer, thread_id, …, source)`` and returns an :class:`ActionResult`;
-raises ``NotFound`` (not visible), ``Forbidden`` (visible read-only), ``Conflict`` (status does not allow it) or
-``Invalid`` (bad input) with a French message; nothing is changed when it raises. A write-back to the sender
-(reply, ask-info) first passes the consent gate (``hub.consent.gate``): ``ConsentRefused`` (403), audited.
+raises ``NotFound`` (not visible), ``Forbidden`` (visible read-only, or the role's rights — ``hub.rights`` — do not
+allow the action or, for ``close``, that kind of outcome), ``Conflict`` (status does not allow it) or ``Invalid``
+(bad input) with a French message; nothing is changed when it raises. Every message written says who wrote it and
+in what role (``hub.inbox.authorship``). A write-back to the sender (reply, ask-info) first passes the consent
+gate (``hub.consent.gate``): ``ConsentRefused`` (403), audited.
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.consent.gate import ConsentRefused, check_transfer
 from hub.consent.purposes import reply_purpose
 from hub.inbox.access import Viewer, actions_for
+from hub.inbox.authorship import author_line
 from hub.inbox.errors import Conflict, Forbidden, Invalid
 from hub.inbox.reassign import Target, reassign_request
-from hub.inbox.task_status import ACTION_LABELS, KEEP, next_status
+from hub.inbox.task_status import ACTION_LABELS, KEEP, OUTCOMES, next_status
 from hub.inbox.threads import mark_read, with_visible
+from hub.rights import close_right
 from hub.store.models import CLOSED_STATUSES, Message, Request, Thread, new_id, utcnow
 from hub.trust.delivery import deliver_answer
 
@@ -59,10 +63,17 @@ def _text(text: str | None, what: str) -> str:
 async def _transition(hub: Hub, session: AsyncSession, viewer: Viewer, request: Request, level: str, action: str,
                       source: str | None, outcome: str | None = None, business_status: str | None = None,
                       detail: str = "") -> None:
-    if action not in actions_for(level):
-        raise Forbidden("Votre équipe est seulement informée de cette demande : vous pouvez la consulter, pas agir "
-                        "dessus." if level == "informed" else
-                        f"Action non permise : {ACTION_LABELS[action]} cette demande.")
+    if action not in viewer.actions_for(level):
+        if level == "informed":
+            raise Forbidden("Votre équipe est seulement informée de cette demande : vous pouvez la consulter, pas "
+                            "agir dessus.")
+        if action in actions_for(level):
+            raise Forbidden(f"Votre rôle ({viewer.role_label}) ne permet pas de {ACTION_LABELS[action]} cette "
+                            "demande.")
+        raise Forbidden(f"Action non permise : {ACTION_LABELS[action]} cette demande.")
+    if action == "close" and outcome in OUTCOMES and not viewer.can(close_right(outcome, business_status)):
+        raise Forbidden(f"Votre rôle ({viewer.role_label}) ne permet pas de clore avec une issue médicale : "
+                        "choisissez « Transmise » ou une annulation, ou laissez le médecin du travail clore.")
     old = request.status
     status, business = next_status(action, request.status, outcome, business_status)
     now = utcnow()
@@ -79,23 +90,20 @@ async def _transition(hub: Hub, session: AsyncSession, viewer: Viewer, request: 
                            entity_id=request.id, detail=f"{action}: {old} -> {status}{detail}")
 
 
-def _author(viewer: Viewer) -> str:
-    return viewer.label if viewer.practitioner_id else "Coordination du guichet"
-
-
-def _add_message(hub: Hub, session: AsyncSession, viewer: Viewer, thread: Thread, request: Request, direction: str,
-                 kind: str, body: str) -> str:
+async def _add_message(hub: Hub, session: AsyncSession, viewer: Viewer, thread: Thread, request: Request,
+                       direction: str, kind: str, body: str) -> str:
     message_id, key = new_id(), hub.sealer.new_key(session)
+    author = await author_line(session, viewer, request)
     session.add(Message(id=message_id, thread_id=thread.id, request_id=request.id, direction=direction, kind=kind,
                         channel=thread.channel if direction == "out" else "inbox", author_user_id=viewer.user_id,
-                        author_label=_author(viewer)[:200], data_key_id=key.id,
+                        author_label=author[:200], data_key_id=key.id,
                         body_enc=hub.sealer.seal(key, "messages", message_id, "body", body), created_at=utcnow()))
     return message_id
 
 
 async def _send_out(hub: Hub, session: AsyncSession, viewer: Viewer, thread: Thread, request: Request, kind: str,
                     text: str, source: str | None = None, confirmed: bool = False) -> str:
-    message_id = _add_message(hub, session, viewer, thread, request, "out", kind, text)
+    message_id = await _add_message(hub, session, viewer, thread, request, "out", kind, text)
     payload = await hub.sealer.open_json(session, request.data_key_id, "requests", request.id, "payload",
                                          request.payload_enc)
     last_in = (await session.execute(
@@ -105,7 +113,7 @@ async def _send_out(hub: Hub, session: AsyncSession, viewer: Viewer, thread: Thr
     await session.flush()
     # where it may go (MSSanté, secure pickup, plain email, the API) is hub.trust's one decision
     await deliver_answer(hub, session, thread, request, message_id, kind, text, payload, last_in, confirmed,
-                         viewer.actor(source))
+                         viewer.actor(source), author=await author_line(session, viewer, request))
     return message_id
 
 
@@ -163,7 +171,7 @@ async def reassign(hub: Hub, viewer: Viewer, thread_id: str, target: Target, not
         described = await reassign_request(session, viewer, request, target, (note or "").strip()[:300],
                                            sealer=hub.sealer)
         if note and note.strip():
-            _add_message(hub, session, viewer, thread, request, "internal", "note", note.strip()[:MAX_TEXT])
+            await _add_message(hub, session, viewer, thread, request, "internal", "note", note.strip()[:MAX_TEXT])
         await hub.audit.record(session, actor=viewer.actor(source), action="update", entity_type="Task",
                                entity_id=request.id, detail=f"reassigned to {described}")
         return _result(request)
@@ -177,7 +185,7 @@ async def close(hub: Hub, viewer: Viewer, thread_id: str, outcome: str | None, b
         await _transition(hub, session, viewer, request, level, "close", source, outcome=outcome,
                           business_status=business_status or None)
         if note and note.strip():
-            _add_message(hub, session, viewer, thread, request, "internal", "note", note.strip()[:MAX_TEXT])
+            await _add_message(hub, session, viewer, thread, request, "internal", "note", note.strip()[:MAX_TEXT])
         return _result(request)
 
     return await with_visible(hub, viewer, thread_id, source, work, for_update=True)
@@ -192,6 +200,8 @@ async def reroute(hub: Hub, viewer: Viewer, thread_id: str, source: str | None =
         if "reassign" not in actions_for(level):
             raise Forbidden("Votre équipe est seulement informée de cette demande : vous pouvez la consulter, pas "
                             "la réorienter.")
+        if not viewer.can("reroute"):
+            raise Forbidden(f"Votre rôle ({viewer.role_label}) ne permet pas de réorienter cette demande.")
         next_status("reassign", request.status)  # a closed request is not re-routed
         return request.id
 

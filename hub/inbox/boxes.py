@@ -12,8 +12,9 @@ Raises ``Invalid`` (French) on an unknown box or a malformed cursor, ``Forbidden
 non-coordinator.
 
 Visibility is a union of index-ordered branches (one per assignee, team, informed team and status), each
-limited to the page size, then merged: each branch walks one index from the top, so a page costs
-O(branches × limit) whatever the number of stored requests.
+limited to the page size plus one, then merged: each branch walks one index from the top, so a page costs
+O(branches × limit) whatever the number of stored requests. The extra row matters: when every row of the box comes
+from one branch, it is the only proof that a next page exists.
 """
 
 from __future__ import annotations
@@ -163,15 +164,16 @@ def _branches(viewer: Viewer, box: str, statuses: tuple[str, ...], columns: str,
 
 def _page_ids(viewer: Viewer, box: str, statuses: tuple[str, ...], limit: int,
               after: tuple[datetime, str] | None) -> TextualSelect | None:
-    """The ids of one page: a UNION of (scope, status) branches, each an ordered index range limited to the page.
+    """The ids of one page and one more: a UNION of (scope, status) branches, each an ordered index range limited to
+    ``limit + 1`` (the first ``limit + 1`` rows of the union are each among the first ``limit + 1`` of their branch).
 
     Plain SQL with bound parameters: building the same query from 30-odd SQLAlchemy selects costs more Python
     time than running it."""
     binds: list[BindParameter[Any]] = []
-    params: dict[str, Any] = {"lim": limit, "lim1": limit + 1}
+    params: dict[str, Any] = {"lim1": limit + 1}
     keyset = " AND (last_activity_at, id) < (:at, :aid)" if after is not None else ""
     branches = _branches(viewer, box, statuses, "id, last_activity_at",
-                         f"{keyset} ORDER BY last_activity_at DESC, id DESC LIMIT :lim", params)
+                         f"{keyset} ORDER BY last_activity_at DESC, id DESC LIMIT :lim1", params)
     if not branches:
         return None
     if after is not None:

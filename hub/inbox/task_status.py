@@ -40,7 +40,8 @@ STATUS_LABELS: Final = {
 # close outcomes: the Task status and the business statuses (outcome details) allowed with it
 OUTCOMES: Final[dict[str, dict[str, str]]] = {
     "completed": {"completed": "Traitée", "answered": "Réponse apportée", "visit-scheduled": "Visite programmée",
-                  "pdp-opened": "Prise en charge par la cellule PDP"},
+                  "pdp-opened": "Prise en charge par la cellule PDP",
+                  "transmitted": "Transmise (au médecin, à l'équipe)"},
     "rejected": {"rejected": "Refusée", "out-of-scope": "Hors du champ de la santé au travail",
                  "no-consent": "Consentement du salarié absent"},
     "cancelled": {"cancelled": "Annulée", "duplicate": "Doublon", "withdrawn": "Retirée par l'expéditeur"},

@@ -6,8 +6,9 @@ Contract:
   the viewer may take now). In the same transaction: the read is audited (action ``read``, entity ``Task``), the
   thread is marked read for the viewer, and an owner opening a ``requested`` Task moves it to ``received``.
   A thread the viewer may not see raises ``NotFound`` (and the refusal is audited), exactly as a missing one.
+  A viewer whose role lacks ``read-clinical`` gets the administrative part only (``hub.inbox.clinical``).
 - ``await download(hub, viewer, attachment_id, source)`` returns ``(filename, content_type, content)`` under the
-  same rule, audited (entity ``Attachment``).
+  same rule, audited (entity ``Attachment``); ``Forbidden`` without ``read-clinical``.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.inbox.access import Viewer, access, actions_for
-from hub.inbox.errors import THREAD_NOT_FOUND, NotFound
+from hub.inbox.access import Viewer, access
+from hub.inbox.clinical import MASKED, administrative_payload
+from hub.inbox.errors import THREAD_NOT_FOUND, Forbidden, NotFound
 from hub.inbox.sealed import Cell, open_texts
 from hub.inbox.task_status import KEEP, allowed, next_status
 from hub.pickup.status import pickup_status
@@ -180,6 +182,8 @@ async def _open(hub: Hub, session: AsyncSession, viewer: Viewer, thread: Thread,
     by_message: dict[str, list[AttachmentView]] = {}
     for att, name in zip(attachments, names, strict=True):
         by_message.setdefault(att.message_id, []).append(AttachmentView(att.id, name, att.content_type, att.size))
+    if not viewer.reads_clinical:
+        payload, bodies, by_message = administrative_payload(payload), [MASKED] * n, {}
     decision = (await session.execute(
         select(RoutingDecision).where(RoutingDecision.request_id == request.id, RoutingDecision.current.is_(True))
         .order_by(RoutingDecision.id.desc()).limit(1))).scalar_one_or_none()
@@ -195,7 +199,8 @@ async def _open(hub: Hub, session: AsyncSession, viewer: Viewer, thread: Thread,
         request.updated_at = now
     await mark_read(session, viewer.user_id, thread.id, now)
     await hub.audit.record(session, actor=viewer.actor(source), action="read", entity_type="Task",
-                           entity_id=request.id, detail=f"thread {thread.id}")
+                           entity_id=request.id, detail=f"thread {thread.id}"
+                           + ("" if viewer.reads_clinical else " (administrative part)"))
     claims = await claimed_names(session, [m.claimed_rpps for m in messages if m.claimed_rpps])
     deliveries = await pickup_status(session, thread.id) if any(m.channel == "retrait" for m in messages) else {}
     return ThreadView(
@@ -213,7 +218,7 @@ async def _open(hub: Hub, session: AsyncSession, viewer: Viewer, thread: Thread,
                               claims.get(m.claimed_rpps) if m.claimed_rpps and m.direction == "in" else None,
                               deliveries.get(m.id))
                   for m, body, name in zip(messages, bodies, authors, strict=True)],
-        access=level, actions=[a for a in actions_for(level) if allowed(a, request.status)],
+        access=level, actions=[a for a in viewer.actions_for(level) if allowed(a, request.status)],
         answer_route=await answer_route(hub, session, thread, request, payload))
 
 
@@ -231,6 +236,8 @@ async def download(hub: Hub, viewer: Viewer, attachment_id: str, source: str | N
             att = await session.get(Attachment, attachment_id) if len(attachment_id) <= 36 else None
             message = await session.get(Message, att.message_id) if att is not None else None
             found = await find_visible(hub, session, viewer, message.thread_id if message else "-", source)
+            if att is not None and found is not None and not viewer.reads_clinical:
+                raise Forbidden("Les pièces jointes sont réservées à l'équipe médicale.")
             if att is not None and found is not None:
                 name = (await open_texts(hub, session, [
                     (att.data_key_id, "attachments", att.id, "filename", att.filename_enc)]))[0]

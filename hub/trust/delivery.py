@@ -4,7 +4,8 @@ Contract: ``await deliver_answer(hub, session, thread, request, message_id, kind
 confirmed, actor)`` runs in the caller's transaction, after the outbound message row was added and flushed:
 - decides the route (``answer_route``); an ``unverified`` sender without ``confirmed`` raises
   :class:`ConfirmationNeeded` (a ``Conflict``: nothing is written, the caller's transaction rolls back);
-- ``email``: ``hub.notices.on_outbound`` (plain email, threaded); ``mssante``: the same composition, queued as an
+- ``email``: ``hub.notices.on_outbound`` (plain email, threaded, signed by ``author``: who wrote it, in what role);
+  ``mssante``: the same composition, queued as an
   outbox row of kind ``mssante`` for the MSSanté transport (payload: ``OutboundEmail`` as a dict — ``to`` the
   MSSanté address, ``from_addr`` the guichet address, which that transport replaces by the BAL applicative,
   ``headers`` with Message-ID, Reply-To, In-Reply-To/References; rows wait until a ``mssante`` transport exists);
@@ -41,7 +42,7 @@ class ConfirmationNeeded(Conflict):
 
 async def deliver_answer(hub: Hub, session: AsyncSession, thread: Thread, request: Request, message_id: str,
                          kind: str, text: str, payload: dict[str, Any], in_reply_to: str | None, confirmed: bool,
-                         actor: Actor) -> AnswerRoute:
+                         actor: Actor, author: str | None = None) -> AnswerRoute:
     route = await answer_route(hub, session, thread, request, payload)
     if route.needs_confirmation and not confirmed:
         raise ConfirmationNeeded(CONFIRM_FIRST)
@@ -50,7 +51,7 @@ async def deliver_answer(hub: Hub, session: AsyncSession, thread: Thread, reques
         message.channel = CHANNEL_OF[route.via]
     if route.via in ("email", "mssante"):
         await hub.notices.on_outbound(session, thread, request, message_id, kind, text, to=route.to,
-                                      in_reply_to=in_reply_to, transport=route.via)
+                                      in_reply_to=in_reply_to, transport=route.via, author=author)
     elif route.via == "pickup" and route.to:
         await create_pickup(hub, session, thread, message_id, route.to, route.trust)
     confirmed_note = "; unverified sender, sending confirmed" if route.needs_confirmation else ""

@@ -3,7 +3,7 @@
 Contract:
 - ``await login(hub, email, password, source)`` checks the Argon2 hash (``hub.accounts.verify_password``) and
   returns a :class:`NewSession` (the random cookie token and the session's CSRF token); the table keeps only the
-  token's SHA-256 and an expiry (``SESSION_HOURS``). Refusals raise :class:`LoginRefused` with a French message:
+  token's SHA-256 and an expiry (``hub.session_policy``). Refusals raise :class:`LoginRefused`, in French:
   the same one for an unknown address, a wrong password or a disabled account; after ``MAX_FAILURES``
   consecutive failures from one client address the typed address is locked *for that client* for
   ``LOCK_MINUTES`` ("compte temporairement bloqué, réessayez dans N minutes"), even for the right password, and a
@@ -11,8 +11,16 @@ Contract:
   answered exactly like a locked one); every failure also waits a little longer than the last.
   Every attempt is audited (action ``login``; no password, no health data). Attempts from one address are also
   limited (``LOGIN_PER_ADDRESS``, a bucket shared by every instance through the database): 429 beyond it.
+  Every attempt is audited (action ``login``; no password, no health data).
+- Second factor (``hub.mfa``, roles whose ``mfa`` is on in ``hub.rights``): ``login(…, otp=…)`` also wants the
+  code (or a recovery code); without it the refusal says so (``otp_required``), a wrong one counts as a failure.
+  An account not yet enrolled gets a session of stage ``enrol`` (``NewSession.otpauth_uri`` to show as a QR code,
+  ``enrol_minutes`` long) that can do nothing but ``confirm_enrolment``, which replaces it with a full session and
+  returns the recovery codes, shown once.
 - ``await current(hub, request)`` returns the :class:`SessionInfo` behind the request's cookie or ``None``
-  (expired, unknown, account disabled).
+  (expired, idle longer than ``idle_minutes``, unknown, account disabled); it notes the activity at most once a
+  minute. ``end_sessions(session, user_id)`` deletes every session of an account (password change, factor reset,
+  disabling, ``guichet users revoke-sessions``).
 - ``await logout(hub, token)`` deletes the session row.
 - CSRF (what we chose): each session has its own random CSRF token. HTML forms carry it in a hidden field
   ``csrf_token``; JSON POSTs carry it in the ``X-CSRF-Token`` header (``POST /api/login`` and ``GET /api/session``
@@ -31,12 +39,14 @@ import hmac
 import math
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub import mfa
 from hub.accounts import hash_password, verify_password
 from hub.audit import Actor
 from hub.scale.ratelimit import Bucket
@@ -49,20 +59,23 @@ if TYPE_CHECKING:
 
 COOKIE = "guichet_session"
 LOGIN_COOKIE = "guichet_login"
-SESSION_HOURS = 8
 MAX_FAILURES = PAIR_MAX
 LOCK_MINUTES = GUARD_LOCK_MINUTES
 FAILURE_DELAY = 0.05  # seconds, doubled at each consecutive failure, capped at 2 s
 BAD_CREDENTIALS = "Adresse électronique ou mot de passe incorrect."
 LOGIN_PER_ADDRESS = Bucket("login-address", rate=30 / 600, burst=30)  # 30 attempts, then one every 20 s
+OTP_REQUIRED = "Saisissez le code à 6 chiffres de votre application d'authentification (ou un code de secours)."
+BAD_OTP = "Code de vérification incorrect ou déjà utilisé."
+SEEN_EVERY = timedelta(minutes=1)
 _DUMMY_HASH = hash_password("not-a-real-password-000")
 
 
 class LoginRefused(Exception):
-    def __init__(self, message: str, status: int = 401) -> None:
+    def __init__(self, message: str, status: int = 401, otp_required: bool = False) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
+        self.otp_required = otp_required
 
 
 @dataclass(frozen=True)
@@ -71,6 +84,9 @@ class NewSession:
     csrf_token: str
     user_id: int
     max_age: int
+    stage: str = "full"
+    otpauth_uri: str | None = None
+    recovery_codes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -78,13 +94,25 @@ class SessionInfo:
     token_digest: str
     csrf_token: str
     user: User
+    stage: str = "full"
 
 
 def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def login(hub: Hub, email: str, password: str, source: str | None = None) -> NewSession:
+def _open_session(session: AsyncSession, hub: Hub, user: User, now: datetime, factor: mfa.Factor) -> NewSession:
+    policy = hub.session_policy
+    lifetime = timedelta(minutes=policy.enrol_minutes) if factor.stage == "enrol" else timedelta(hours=policy.hours)
+    new = NewSession(secrets.token_urlsafe(32), secrets.token_urlsafe(32), user.id, int(lifetime.total_seconds()),
+                     factor.stage, factor.otpauth_uri, factor.recovery_codes)
+    session.add(WebSession(token_digest=token_digest(new.token), user_id=user.id, csrf_token=new.csrf_token,
+                           created_at=now, last_seen_at=now, expires_at=now + lifetime, stage=factor.stage))
+    return new
+
+
+async def login(hub: Hub, email: str, password: str, source: str | None = None, otp: str | None = None
+                ) -> NewSession:
     email = (email or "").strip().lower()
     actor = Actor(f"login:{email[:150]}", source)
     now, failures, guard = utcnow(), 0, LoginGuard(hub)
@@ -101,24 +129,29 @@ async def login(hub: Hub, email: str, password: str, source: str | None = None) 
             else:
                 user = (await session.execute(select(User).where(User.email == email).with_for_update())
                         ).scalar_one_or_none() if email else None
-                ok = verify_password(user.password_hash if user else _DUMMY_HASH, password or "")
-                if user is not None and ok and user.active:
+                ok = await asyncio.get_running_loop().run_in_executor(  # Argon2 off the event loop
+                    None, verify_password, user.password_hash if user else _DUMMY_HASH, password or "")
+                factor = await mfa.at_login(hub, session, user, otp, now) if user and ok and user.active else None
+                if user is not None and factor is not None and factor.problem is None:
                     await guard.succeeded(session, email, source)
-                    new = NewSession(secrets.token_urlsafe(32), secrets.token_urlsafe(32), user.id,
-                                     SESSION_HOURS * 3600)
                     await session.execute(delete(WebSession).where(WebSession.user_id == user.id,
                                                                    WebSession.expires_at < now))
-                    session.add(WebSession(token_digest=token_digest(new.token), user_id=user.id,
-                                           csrf_token=new.csrf_token, created_at=now,
-                                           expires_at=now + timedelta(hours=SESSION_HOURS)))
+                    new = _open_session(session, hub, user, now, factor)
                     await hub.audit.record(session, actor=actor, action="login", entity_type="User",
-                                           entity_id=str(user.id))
+                                           entity_id=str(user.id), detail=f"stage {factor.stage}"
+                                           + (", second factor confirmed" if factor.recovery_codes else ""))
                     return new
-                failures, locked = await guard.failed(session, email, source, now)
-                refusal = locked or LoginRefused(BAD_CREDENTIALS)
-                await hub.audit.record(session, actor=actor, action="login", entity_type="User",
-                                       entity_id=str(user.id) if user else None, outcome="failure",
-                                       detail="bad credentials")
+                if user is not None and factor is not None and factor.problem == "missing":
+                    await hub.audit.record(session, actor=actor, action="login", entity_type="User",
+                                           entity_id=str(user.id), outcome="denied", detail="second factor needed")
+                    refusal = LoginRefused(OTP_REQUIRED, otp_required=True)
+                else:
+                    failures, locked = await guard.failed(session, email, source, now)
+                    refusal = locked or (LoginRefused(BAD_OTP, otp_required=True) if factor is not None
+                                         else LoginRefused(BAD_CREDENTIALS))
+                    await hub.audit.record(session, actor=actor, action="login", entity_type="User",
+                                           entity_id=str(user.id) if user else None, outcome="failure",
+                                           detail="bad second factor" if factor else "bad credentials")
     await asyncio.sleep(min(2.0, FAILURE_DELAY * 2 ** max(failures - 1, 0)) if failures else FAILURE_DELAY)
     raise refusal
 
@@ -132,12 +165,42 @@ async def current(hub: Hub, request: web.Request) -> SessionInfo | None:
         row = (await session.execute(
             select(WebSession, User).join(User, User.id == WebSession.user_id)
             .where(WebSession.token_digest == digest))).first()
-    if row is None:
-        return None
-    web_session, user = row
-    if web_session.expires_at <= utcnow() or not user.active:
-        return None
-    return SessionInfo(digest, web_session.csrf_token, user)
+        if row is None:
+            return None
+        web_session, user = row
+        now, idle = utcnow(), timedelta(minutes=hub.session_policy.idle_minutes)
+        seen = web_session.last_seen_at or web_session.created_at
+        if web_session.expires_at <= now or seen + idle <= now or not user.active:
+            await session.execute(delete(WebSession).where(WebSession.token_digest == digest))
+            await session.commit()
+            return None
+        if now - seen >= SEEN_EVERY:
+            web_session.last_seen_at = now
+            await session.commit()
+    return SessionInfo(digest, web_session.csrf_token, user, web_session.stage)
+
+
+async def confirm_enrolment(hub: Hub, info: SessionInfo, code: str, source: str | None = None
+                            ) -> tuple[NewSession, tuple[str, ...]]:
+    """The first code of a new factor: the enrolment session is replaced by a full one; the recovery codes are
+    returned once. Raises :class:`LoginRefused` (400) when the code is wrong."""
+    now = utcnow()
+    actor = Actor(f"user:{info.user.id}:{info.user.email}", source)
+    async with hub.db.session() as session, session.begin():
+        user = (await session.execute(select(User).where(User.id == info.user.id).with_for_update())).scalar_one()
+        codes = await mfa.confirm(hub, session, user, code, now) if info.stage == "enrol" and user.active else None
+        if codes is None:  # the refusal is audited (committed), then raised
+            await hub.audit.record(session, actor=actor, action="login", entity_type="User", entity_id=str(user.id),
+                                   outcome="failure", detail="second factor enrolment: wrong code")
+        else:
+            await session.execute(delete(WebSession).where(WebSession.token_digest == info.token_digest))
+            new = _open_session(session, hub, user, now, mfa.Factor())
+            await hub.audit.record(session, actor=actor, action="login", entity_type="User", entity_id=str(user.id),
+                                   detail="second factor enrolled")
+    if codes is None:
+        raise LoginRefused("Code incorrect : vérifiez l'heure de votre téléphone et saisissez le code affiché par "
+                           "l'application.", 400)
+    return new, tuple(codes)
 
 
 async def logout(hub: Hub, info: SessionInfo, source: str | None = None) -> None:

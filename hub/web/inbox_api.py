@@ -1,7 +1,9 @@
 """The inbox's JSON mirror for programs (thin handlers over ``hub.inbox``; its errors become ``{"error": "…"}`` in
 French in one middleware, ``hub.web.inbox_errors``).
 
-Routes: ``POST /api/login`` ``{"email","password"}`` (sets the session cookie, returns ``csrf_token``),
+Routes: ``POST /api/login`` ``{"email","password","otp"}`` (sets the session cookie, returns ``csrf_token`` and
+``stage``: ``full``, or ``enrol`` with the ``otpauth_uri`` to set up, then ``POST /api/mfa/confirm`` ``{"otp"}``
+returns the ``recovery_codes``; a refusal for a missing code says ``"otp_required": true``),
 ``POST /api/logout``, ``GET /api/session``, ``GET /api/inbox?box=&limit=&cursor=``, ``GET /api/inbox/counts``,
 ``GET /api/search?q=``, ``GET /api/threads/{id}``,
 ``POST /api/threads/{id}/accept|reply|ask-info|reassign|reroute|close`` (``reply`` and ``ask-info`` to an
@@ -20,8 +22,10 @@ from hub.inbox import actions, boxes, search, threads
 from hub.inbox.reassign import Target
 from hub.web.auth import (
     LoginRefused,
+    NewSession,
     clear_session_cookie,
     client_source,
+    confirm_enrolment,
     cookie_secure,
     login,
     logout,
@@ -61,16 +65,39 @@ async def api_login(request: web.Request) -> web.Response:
     data = await _body(request)
     try:
         new = await login(request.app[HUB], _str(data, "email") or "", _str(data, "password") or "",
-                          client_source(request))
+                          client_source(request), _str(data, "otp"))
     except LoginRefused as refused:
-        return json_error(refused.message, refused.status)
-    response = web.json_response({"csrf_token": new.csrf_token, "expires_in": new.max_age})
+        return web.json_response({"error": refused.message, "otp_required": refused.otp_required},
+                                 status=refused.status, headers={"Cache-Control": "no-store"})
+    return session_answer(request, new)
+
+
+def session_answer(request: web.Request, new: NewSession, codes: tuple[str, ...] = ()) -> web.Response:
+    body: dict[str, Any] = {"csrf_token": new.csrf_token, "expires_in": new.max_age, "stage": new.stage}
+    if new.otpauth_uri:
+        body["otpauth_uri"] = new.otpauth_uri
+    if new.recovery_codes or codes:
+        body["recovery_codes"] = list(new.recovery_codes or codes)
+    response = web.json_response(body, headers={"Cache-Control": "no-store"})
     set_session_cookie(response, new, cookie_secure(request.app[HUB]))
     return response
 
 
+async def api_mfa_confirm(request: web.Request) -> web.Response:
+    info, _ = await authenticate(request, json_api=True, any_stage=True)
+    check_csrf(request, info, None)
+    if info.stage != "enrol":
+        return json_error("Le second facteur de ce compte est déjà actif.", 409)
+    try:
+        new, codes = await confirm_enrolment(request.app[HUB], info, _str(await _body(request), "otp") or "",
+                                             client_source(request))
+    except LoginRefused as refused:
+        return json_error(refused.message, refused.status)
+    return session_answer(request, new, codes)
+
+
 async def api_logout(request: web.Request) -> web.Response:
-    info, _ = await authenticate(request, json_api=True)
+    info, _ = await authenticate(request, json_api=True, any_stage=True)
     check_csrf(request, info, None)
     await logout(request.app[HUB], info, client_source(request))
     response = web.json_response({"status": "déconnecté"})
@@ -82,7 +109,8 @@ async def api_session(request: web.Request) -> web.Response:
     info, viewer = await authenticate(request, json_api=True)
     return web.json_response({"email": viewer.email, "role": viewer.role, "name": viewer.label,
                               "csrf_token": info.csrf_token, "triage": viewer.triage,
-                              "stands_in_for": list(viewer.stands_in_for)})
+                              "stands_in_for": list(viewer.stands_in_for), "role_label": viewer.role_label,
+                              "rights": sorted(viewer.rights)})
 
 
 async def api_inbox(request: web.Request) -> web.Response:
@@ -145,6 +173,7 @@ async def api_action(request: web.Request) -> web.Response:
 def add_routes(app: web.Application) -> None:
     app.router.add_post("/api/login", api_login)
     app.router.add_post("/api/logout", api_logout)
+    app.router.add_post("/api/mfa/confirm", api_mfa_confirm)
     app.router.add_get("/api/session", api_session)
     app.router.add_get("/api/inbox", api_inbox)
     app.router.add_get("/api/inbox/counts", api_counts)

@@ -1,7 +1,8 @@
 """What the inbox handlers share: who is asking (session + viewer), CSRF checks, template rendering.
 
 Contract: ``await authenticate(request, json_api)`` returns ``(SessionInfo, Viewer)`` or raises the answer for an
-anonymous caller (HTML: 303 to the login page; JSON: 401 ``{"error": …}``). ``check_csrf(request, info, form)``
+anonymous caller (HTML: 303 to the login page; JSON: 401 ``{"error": …}``) or for a session that must first set up
+its second factor (HTML: 303 to ``/inbox/mfa``; JSON: 403), unless ``any_stage``. ``check_csrf(request, info, form)``
 raises 403 unless the POST carries the session's CSRF token (form field or ``X-CSRF-Token`` header) and does not
 come from another origin. ``render(request, name, context)`` renders a template of ``hub/web/templates`` with
 autoescape, under the inbox's own ``aiohttp_jinja2`` key (other parts of the app may have theirs).
@@ -9,6 +10,7 @@ autoescape, under the inbox's own ``aiohttp_jinja2`` key (other parts of the app
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,7 @@ from multidict import MultiDictProxy
 from hub.inbox.access import Viewer, load_viewer
 from hub.inbox.task_status import BOX_LABELS, STATUS_LABELS, status_label
 from hub.intake.service import requester_label
+from hub.rights import close_right
 from hub.web.auth import SessionInfo, current, same_origin, tokens_match
 from hub.web.keys import HUB
 
@@ -41,7 +44,7 @@ def setup_templates(app: web.Application) -> None:
                                undefined=jinja2.StrictUndefined)
     env.globals.update(status_label=status_label, box_labels=BOX_LABELS, status_labels=STATUS_LABELS,
                        requester_label=requester_label, event_label=lambda e: EVENT_LABELS.get(e, e),
-                       cause_label=lambda c: CAUSE_LABELS.get(c, c))
+                       cause_label=lambda c: CAUSE_LABELS.get(c, c), close_right=close_right)
     env.filters["frdate"] = _frdate
 
 
@@ -68,7 +71,11 @@ def json_error(message: str, status: int) -> web.Response:
     return web.json_response({"error": message}, status=status, headers={"Cache-Control": "no-store"})
 
 
-async def authenticate(request: web.Request, json_api: bool) -> tuple[SessionInfo, Viewer]:
+ENROL_FIRST = "Activez d'abord le second facteur : POST /api/mfa/confirm avec le code de votre application."
+
+
+async def authenticate(request: web.Request, json_api: bool, any_stage: bool = False
+                       ) -> tuple[SessionInfo, Viewer]:
     hub = request.app[HUB]
     info = await current(hub, request)
     if info is None:
@@ -76,8 +83,13 @@ async def authenticate(request: web.Request, json_api: bool) -> tuple[SessionInf
             raise web.HTTPUnauthorized(text='{"error": "Connexion requise."}', content_type="application/json")
         target = request.path_qs if request.method == "GET" else "/inbox"
         raise web.HTTPSeeOther(f"/inbox/login?next={quote(target, safe='')}")
+    if info.stage != "full" and not any_stage:
+        if json_api:
+            raise web.HTTPForbidden(text=json.dumps({"error": ENROL_FIRST, "mfa": "enrol"}),
+                                    content_type="application/json")
+        raise web.HTTPSeeOther("/inbox/mfa")
     async with hub.db.session() as session:
-        viewer = await load_viewer(session, info.user, date.today())
+        viewer = await load_viewer(session, info.user, date.today(), hub.rights)
     request[WHO] = (info, viewer)
     return info, viewer
 

@@ -38,6 +38,7 @@ from hub.web.auth import (
 from hub.web.inbox_common import STATIC, authenticate, check_csrf, render
 from hub.web.inbox_errors import RECOVER
 from hub.web.keys import HUB
+from hub.web.mfa_pages import recovery_page
 
 DONE = {"accept": "Demande acceptée.", "reply": "Réponse envoyée à l'expéditeur.",
         "ask-info": "Demande de précisions envoyée à l'expéditeur.", "reassign": "Demande réaffectée.",
@@ -55,12 +56,13 @@ def _safe_next(value: str | None) -> str:
     return "/inbox"
 
 
-def _login_page(request: web.Request, error: str | None = None, status: int = 200, email: str = ""
-                ) -> web.Response:
+def _login_page(request: web.Request, error: str | None = None, status: int = 200, email: str = "",
+                otp_required: bool = False) -> web.Response:
     token = secrets.token_urlsafe(24)
     response = render(request, "inbox/login.html", {"csrf_token": token, "error": error, "email": email,
                                                      "next": _safe_next(request.query.get("next")), "user": None,
-                                                     "notice": None, "counts": {}, "query": ""}, status)
+                                                     "notice": None, "counts": {}, "query": "",
+                                                     "otp_required": otp_required}, status)
     response.set_cookie(LOGIN_COOKIE, token, path="/inbox/login", httponly=True, samesite="Strict",
                         secure=cookie_secure(request.app[HUB]), max_age=3600)
     return response
@@ -78,17 +80,23 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     if not tokens_match(request.cookies.get(LOGIN_COOKIE, ""), str(form.get("csrf_token", ""))):
         return _login_page(request, "Le formulaire a expiré : recommencez.", 403, email)
     try:
-        new = await login(request.app[HUB], email, str(form.get("password", "")), client_source(request))
+        new = await login(request.app[HUB], email, str(form.get("password", "")), client_source(request),
+                          str(form.get("otp", "")).strip() or None)
     except LoginRefused as refused:
-        return _login_page(request, refused.message, refused.status, email)
-    response = _see_other(_safe_next(str(form.get("next", ""))))
+        return _login_page(request, refused.message, refused.status, email, refused.otp_required)
+    if new.stage == "enrol":
+        response = _see_other("/inbox/mfa")
+    elif new.recovery_codes:
+        response = recovery_page(request, new)
+    else:
+        response = _see_other(_safe_next(str(form.get("next", ""))))
     set_session_cookie(response, new, cookie_secure(request.app[HUB]))
     response.del_cookie(LOGIN_COOKIE, path="/inbox/login")
     return response
 
 
 async def logout_submit(request: web.Request) -> web.StreamResponse:
-    info, _ = await authenticate(request, json_api=False)
+    info, _ = await authenticate(request, json_api=False, any_stage=True)
     check_csrf(request, info, await request.post())
     await logout(request.app[HUB], info, client_source(request))
     response = _see_other("/inbox/login")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from hub.web import consent_pages, inbox_api, inbox_pages
+from hub.web import consent_pages, inbox_api, inbox_pages, mfa_pages
 from hub.web.inbox_common import setup_templates
 
 
@@ -12,4 +12,5 @@ def setup_inbox(app: web.Application) -> None:
     setup_templates(app)
     inbox_pages.add_routes(app)
     inbox_api.add_routes(app)
+    mfa_pages.add_routes(app)
     consent_pages.add_routes(app)  # issue 13: consent registry, pré-reprise recommendations

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.store.models.base import Base, UTCDateTime, utcnow
 
-USER_ROLES = ("physician", "nurse", "assistant", "coordinator", "admin", "direction")
+USER_ROLES = ("physician", "nurse", "assistant", "coordinator", "admin", "direction")  # = hub.rights.ROLES
 
 
 class User(Base):
@@ -24,6 +24,13 @@ class User(Base):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # second factor (hub.mfa): the TOTP secret sealed under a data key (AAD "users:<id>:totp")
+    totp_key_id: Mapped[str | None] = mapped_column(String(36))
+    totp_secret_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    totp_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    recovery_hashes: Mapped[str | None] = mapped_column(Text)  # JSON list of SHA-256 of the unused codes
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class WebSession(Base):
@@ -35,6 +42,8 @@ class WebSession(Base):
     csrf_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    stage: Mapped[str] = mapped_column(String(10), default="full", server_default="full")  # or "enrol"
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ApiClient(Base):
