@@ -10,6 +10,7 @@ figures. Bad dates: 400 OperationOutcome.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -19,7 +20,6 @@ from connectors.fhir_api.outcome import fhir_response, one
 from connectors.fhir_api.routes_fhir import fhir_handler
 from hub.indicators import IndicatorError, Indicators
 from hub.indicators.report import Cell, Report
-from hub.store.models import utcnow
 from hub.web.keys import HUB
 
 MEASURE = "urn:guichet:measure:partnership"
@@ -83,7 +83,7 @@ def measure_report(report: Report, structure_id: str) -> dict[str, Any]:
         "identifier": [{"system": "urn:guichet:measure-report",
                         "value": f"{structure_id}:{period.start.isoformat()}:{period.end.isoformat()}"}],
         "status": "complete", "type": "summary", "measure": MEASURE,
-        "date": utcnow().isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "date": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "period": {"start": period.start.isoformat(), "end": period.end.isoformat()},
         "group": groups,
     }
@@ -97,7 +97,7 @@ async def evaluate_measure(request: web.Request) -> web.Response:
         raise one(400, "required", "periodStart", "Paramètres periodStart et periodEnd requis (AAAA-MM-JJ).",
                   "Parameters periodStart and periodEnd are required (YYYY-MM-DD).", "search-parameter")
     try:
-        report = await request.app[INDICATORS].report(query, utcnow().date(), structure_id=grant.structure_id)
+        report = await request.app[INDICATORS].report(query, datetime.now(UTC).date(), structure_id=grant.structure_id)
     except IndicatorError as exc:
         raise one(400, "invalid", "periodStart", exc.message, "Invalid period: periodStart and periodEnd are "
                   "YYYY-MM-DD dates, start before end, at most five years.", "search-parameter") from exc
