@@ -135,11 +135,11 @@ def load_settings(env: Mapping[str, str] | None = None, toml_path: Path | None =
         schemas_dir=Path(get("schemas_dir", DEFAULT_SCHEMAS)).expanduser(),
         recommendations_delay_hours=number({"recommendations_delay_hours": get("recommendations_delay_hours", 0.0)},
                                            "recommendations_delay_hours", 0.0),
-        extra=file_values,
         audit_seal_window=int(get("audit_seal_window", 3600)),
         smtp_require_tls=str(get("smtp_require_tls", "")).strip().lower() in ("1", "true", "yes", "oui", "on"),
         smtp_relay_tls=(str(get("smtp_relay_tls")).strip().lower() or None) if get("smtp_relay_tls") else None,
         audit_checkpoint_copy=Path(get("audit_checkpoint_copy")).expanduser() if get("audit_checkpoint_copy") else None,
+        extra={**file_values, **_connector_env(env)},
         trusted_authserv_id=(str(get("trusted_authserv_id") or "").strip().lower() or None),
         plain_email_domains=_domains(get("plain_email_domains", ())),
         pickup_days=integer({"pickup_days": get("pickup_days", 14)}, "pickup_days", 14, minimum=1, maximum=366),
@@ -150,3 +150,13 @@ def _domains(value: Any) -> tuple[str, ...]:
     """A list (TOML) or a comma-separated string (environment) of mail domains, lower case."""
     items = value.split(",") if isinstance(value, str) else list(value or ())
     return tuple(sorted({str(d).strip().lower().lstrip("@") for d in items if str(d).strip()}))
+
+
+CONNECTOR_PREFIXES = ("GUICHET_MSSANTE_",)
+
+
+def _connector_env(env: Mapping[str, str]) -> dict[str, str]:
+    """Settings a connector reads itself (its typed config), from the environment: ``GUICHET_MSSANTE_CA``
+    becomes ``extra["mssante_ca"]``, winning over the same key of ``guichet.toml``."""
+    return {name[len("GUICHET_"):].lower(): value for name, value in env.items()
+            if name.startswith(CONNECTOR_PREFIXES) and value != ""}

@@ -26,10 +26,13 @@ from hub.directory.service import DirectoryService
 from hub.followup import FollowUps
 from hub.intake.replies import ReplyFinder
 from hub.intake.service import IntakeService
+from hub.mailbox import MailboxService
 from hub.notices import Notices
 from hub.outbox import Outbox
 from hub.rights import RightsTable, SessionPolicy
 from hub.routing import Router
+from hub.scale.ratelimit import RateLimits
+from hub.scale.wakeups import install_notify
 from hub.store.db import Database
 from hub.store.key_guard import install as install_key_guard
 from hub.store.sealing import Sealer
@@ -55,6 +58,8 @@ class Hub:
     directory: DirectoryService = field(init=False)
     client_tasks: ClientTasks = field(init=False)
     return_paths: ReturnPaths = field(init=False)
+    mailbox: MailboxService = field(init=False)
+    limits: RateLimits = field(init=False)
     services: dict[str, Any] = field(default_factory=dict)
     rights: RightsTable = field(init=False)
     session_policy: SessionPolicy = field(init=False)
@@ -73,6 +78,9 @@ class Hub:
         self.directory = DirectoryService(self.db)
         self.client_tasks = ClientTasks(self.db, self.sealer, self.audit,
                                         consent=ConsentKeys(self.sealer, self.hasher, self.audit))
+        self.mailbox = MailboxService(self.db, self.outbox)
+        self.limits = RateLimits(self.db, self.keystore.index_key())
+        install_notify(self.db)  # PostgreSQL: new outbox rows wake the workers of every instance
 
     def use_settings(self, settings: Settings) -> None:
         self.settings = settings

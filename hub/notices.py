@@ -13,7 +13,8 @@ Contract (each method adds outbox rows to the caller's session; none sends anyth
 - ``on_new_message(session, request, message_id)``: the recipients are told something new arrived (not for
   automatic replies).
 - ``on_outbound(session, thread, request, message_id, kind, text, to=None, in_reply_to=None)``: a physician's
-  reply (``kind="reply"``) or question (``"info-request"``) goes back to an email requester from the guichet
+  reply (``kind="reply"``) or question (``"info-request"``) goes back to an email (or MSSanté: outbox kind
+  ``mssante``, see ``outbound_kind``) requester from the guichet
   address, ``Reply-To`` the thread's reply address, ``In-Reply-To``/``References`` the requester's last message
   (found in the thread when not given), so their client threads it and their answer lands in the same thread.
   ``to`` defaults to the requester's address stored (encrypted) with the request.
@@ -39,9 +40,9 @@ from hub.store.models import Message, Practitioner, Request, Team, Thread, Threa
 from hub.store.sealing import Sealer
 
 SIGNATURE = "Guichet unique santé au travail"
-QUIET_KINDS = ("auto-reply",)
 AUTHENTICATED_SENDERS = ("mssante", "verified")  # trust levels whose acknowledgement may name the recipient
 NEUTRAL_HANDLER = "l'équipe de santé au travail compétente"
+QUIET_KINDS = ("auto-reply", "receipt")  # a read receipt is shown in the thread, not announced
 
 
 def confirmation_text(reference: str, event: str, requester_kind: str, link: str) -> str:
@@ -76,11 +77,18 @@ class Notices:
         session.add(ThreadAlias(rfc822_id=ref, thread_id=thread.id))
         return ref
 
+    @staticmethod
+    def outbound_kind(thread: Thread) -> str:
+        """The outbox transport that carries what goes back to a thread's requester: ``mssante`` for a request
+        that came in by MSSanté (a reply leaves by the channel it came by), else ``email``. The seam where the
+        clinical-route decision (MSSanté or secure pickup, issue 12) plugs in."""
+        return "mssante" if thread.channel == "mssante" else "email"
+
     # -- new requests ---------------------------------------------------------------------------------
     async def on_new_request(self, session: AsyncSession, thread: Thread, request: Request, draft: RequestDraft,
                              decision: Decision, follow_up_token: str | None = None) -> None:
         if draft.requester.email and draft.acknowledge:
-            if draft.channel == "email":
+            if draft.channel in ("email", "mssante"):
                 await self._acknowledge(session, thread, draft, decision)
             elif draft.channel == "form" and follow_up_token:
                 self._confirm_form(session, thread, draft, follow_up_token)
@@ -118,7 +126,7 @@ class Notices:
         assert draft.requester.email is not None
         self.outbox.enqueue_email(session, "ack", OutboundEmail(
             to=[draft.requester.email], subject=f"[{thread.reference}] Accusé de réception", text=text,
-            from_addr=self.from_addr, headers=headers), thread_id=thread.id)
+            from_addr=self.from_addr, headers=headers), thread_id=thread.id, kind=self.outbound_kind(thread))
 
     def _confirm_form(self, session: AsyncSession, thread: Thread, draft: RequestDraft, token: str) -> None:
         assert draft.requester.email is not None
@@ -142,13 +150,14 @@ class Notices:
     # -- physician → requester ------------------------------------------------------------------------
     async def on_outbound(self, session: AsyncSession, thread: Thread, request: Request, message_id: str,
                           kind: str, text: str, to: str | None = None, in_reply_to: str | None = None,
-                          transport: str = "email", author: str | None = None) -> None:
+                          transport: str | None = None, author: str | None = None) -> None:
         """A reply (``kind="reply"``) or question (``"info-request"``) to an email requester, signed by ``author``
         (``hub.inbox.authorship``: who wrote it and in what role).
 
-        ``transport`` is the outbox row's kind (``email``, or ``mssante`` when ``hub.trust.answers`` chose it); a
-        caller that names ``to`` has decided the route, else only email threads get one."""
-        if thread.channel != "email" and to is None:
+        ``transport`` is the outbox row's kind (``email``, or ``mssante`` when ``hub.trust.answers`` chose it;
+        by default ``outbound_kind(thread)``); a caller that names ``to`` has decided the route, else only email
+        and MSSanté threads get one."""
+        if thread.channel not in ("email", "mssante") and to is None:
             return
         if not to:
             to = await self._requester_email(session, request)
@@ -171,7 +180,7 @@ class Notices:
                 f"{SIGNATURE}\n")
         self.outbox.enqueue_email(session, kind, OutboundEmail(
             to=[to], subject=f"[{thread.reference}] {label}", text=body, from_addr=self.from_addr,
-            headers=headers), thread_id=thread.id, kind=transport)
+            headers=headers), thread_id=thread.id, kind=transport or self.outbound_kind(thread))
 
     async def _requester_email(self, session: AsyncSession, request: Request) -> str | None:
         payload: dict[str, Any] = await self.sealer.open_json(

@@ -4,11 +4,12 @@ Contract:
 - ``outbox.enqueue_email(session, purpose, email, thread_id)`` adds a row in the caller's transaction.
 - ``outbox.return_path``: when set (by the composition root: ``hub.bounces.ReturnPaths.address``), each email is
   sent from its own VERP envelope sender; delivery reports are believed only there (``hub.bounces``).
-- ``OutboxWorker(db, outbox, transports, max_attempts).run_once()`` claims due rows (a lease: ``next_attempt_at``
-  moves forward, with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL so several workers share the queue), hands each to
-  the transport of its ``kind``, then marks it ``sent``, or schedules a retry with exponential backoff, or ``dead``
-  after ``max_attempts`` (or at once on a permanent failure). A crash mid-delivery leaves the row due again after
-  the lease.
+- ``OutboxWorker(db, outbox, transports, max_attempts).run_once()`` claims due rows (``claimed_by`` names the
+  worker and a short lease moves ``next_attempt_at`` forward, with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL so
+  several workers share the queue), hands each to the transport of its ``kind``, then marks it ``sent``, or
+  schedules a retry with exponential backoff, or ``dead`` after ``max_attempts`` (or at once on a permanent
+  failure). While it runs, a heartbeat renews the lease of the rows it holds (``hub.scale.claims``): a worker that
+  dies mid-delivery loses them one lease later (seconds), and another worker takes them over.
 """
 
 from __future__ import annotations
@@ -24,12 +25,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.hygiene import redact
+from hub.scale.claims import DEFAULT_LEASE, ClaimHeartbeat, new_holder
 from hub.store.db import Database
 from hub.store.models import OutboxItem, new_id, utcnow
 from hub.store.sealing import Sealer
 
 log = logging.getLogger(__name__)
-LEASE = timedelta(minutes=5)
 
 
 class TransientDeliveryError(Exception):
@@ -85,11 +86,15 @@ class Outbox:
 
 class OutboxWorker:
     def __init__(self, db: Database, outbox: Outbox, transports: dict[str, Transport], max_attempts: int = 8,
-                 batch: int = 20, idle_seconds: float = 1.0) -> None:
+                 batch: int = 20, idle_seconds: float = 1.0, lease: timedelta = DEFAULT_LEASE,
+                 holder: str | None = None) -> None:
         self.db, self.outbox, self.max_attempts = db, outbox, max_attempts
         self.transports = transports
         self.batch = batch
         self.idle_seconds = idle_seconds
+        self.lease = lease
+        self.holder = holder or new_holder()
+        self.heartbeat = ClaimHeartbeat(db, self.holder, lease)
         self._stopping = asyncio.Event()
 
     async def claim(self) -> list[OutboxItem]:
@@ -104,14 +109,14 @@ class OutboxWorker:
             items = list((await session.execute(query)).scalars())
             for item in items:
                 item.attempts += 1
-                item.next_attempt_at = now + LEASE
+                item.next_attempt_at, item.claimed_by = now + self.lease, self.holder
         return items
 
     async def deliver(self, item: OutboxItem) -> str:
         async with self.db.session() as session, session.begin():
             row = await session.get(OutboxItem, item.id)
-            if row is None or row.status != "pending":
-                return "gone"
+            if row is None or row.status != "pending" or row.claimed_by != self.holder:
+                return "gone"  # delivered, or taken over after this worker's lease lapsed
             payload = await self.outbox.payload(session, row)
         if item.kind == "email" and self.outbox.return_path is not None:  # its own envelope sender (VERP)
             payload["return_path"] = self.outbox.return_path(item.id)
@@ -129,6 +134,9 @@ class OutboxWorker:
             row = await session.get(OutboxItem, item.id)
             if row is None:
                 return "gone"
+            if row.claimed_by != self.holder:
+                log.warning("outbox %s was taken over by another worker during its delivery", row.id)
+            row.claimed_by = None
             if error is None:
                 row.status, row.sent_at, row.last_error = "sent", utcnow(), None
             elif permanent or row.attempts >= self.max_attempts:
@@ -145,15 +153,22 @@ class OutboxWorker:
         return len(items)
 
     async def run(self) -> None:
-        wakeup = self.outbox.wakeup
+        heartbeat = asyncio.get_running_loop().create_task(self.heartbeat.run())
+        try:
+            await self._loop(self.outbox.wakeup)
+        finally:
+            self.heartbeat.stop()
+            await heartbeat
+
+    async def _loop(self, wakeup: asyncio.Event) -> None:
         while not self._stopping.is_set():
+            wakeup.clear()  # before the pass: a wake-up (NOTIFY, stop) that comes during it is not lost
             try:
                 done = await self.run_once()
             except Exception:  # noqa: BLE001 - storage down: keep the worker alive
                 log.exception("outbox worker pass failed")
                 done = 0
-            if done == 0:
-                wakeup.clear()
+            if done == 0 and not self._stopping.is_set():
                 try:
                     await asyncio.wait_for(wakeup.wait(), timeout=self.idle_seconds)
                 except TimeoutError:

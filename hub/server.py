@@ -1,6 +1,7 @@
 """``guichet serve``: run the HTTP app, the connectors' listeners and the outbox worker until a signal.
 
-Roles: ``api`` (HTTP), ``smtp`` (mail intake, started by the SMTP connector), ``worker`` (outbox delivery).
+Roles: ``api`` (HTTP), ``smtp`` (mail intake, started by the SMTP connector), ``worker`` (outbox delivery),
+``mssante`` (the MSSanté mailbox reader, started by its connector when configured).
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ from hub.consent.dispatch import RecommendationsWorker
 from hub.core import Hub
 from hub.outbox import OutboxWorker, Transport
 from hub.plugins import Connector, check_connector_settings
+from hub.scale.config import ScaleConfig
+from hub.scale.wakeups import OutboxListener
 from hub.tls import server_context
 from hub.web.app import build_app
 
 log = logging.getLogger(__name__)
-ROLES = ("api", "smtp", "worker")
+ROLES = ("api", "smtp", "worker", "mssante")
 
 
 class Server:
@@ -33,11 +36,14 @@ class Server:
         self.runner: web.AppRunner | None = None
         self.worker: OutboxWorker | None = None
         self._worker_task: asyncio.Task[None] | None = None
+        self.listener: OutboxListener | None = None
+        self._listener_task: asyncio.Task[None] | None = None
         self.http_port: int | None = None
 
     async def start(self) -> list[str]:
         settings, urls = self.hub.settings, []
         check_connector_settings(self.connectors, settings)  # a bad setting stops us before anything listens
+        scale = ScaleConfig.from_settings(settings)
         app = build_app(self.hub, self.connectors)
         if "api" in self.roles:
             self.runner = web.AppRunner(app, access_log=None)
@@ -60,7 +66,16 @@ class Server:
             transports: dict[str, Transport] = {}
             for connector in self.connectors:
                 transports.update(connector.transports(self.hub))
-            self.worker = OutboxWorker(self.hub.db, self.hub.outbox, transports, self.hub.settings.outbox_max_attempts)
+            self.worker = worker = OutboxWorker(self.hub.db, self.hub.outbox, transports,
+                                                self.hub.settings.outbox_max_attempts,
+                                                idle_seconds=scale.poll_seconds, lease=scale.lease)
+            if self.hub.db.is_postgres and scale.listen:
+
+                def polling(listening: bool) -> None:
+                    worker.idle_seconds = scale.listen_poll_seconds if listening else scale.poll_seconds
+
+                self.listener = OutboxListener(self.hub.db, self.hub.outbox.wakeup, on_state=polling)
+                self._listener_task = asyncio.create_task(self.listener.run())
             self._worker_task = asyncio.create_task(self.worker.run())
             self.recommendations = RecommendationsWorker(self.hub)  # issue 13: delayed pré-reprise letters
             self._reco_task: asyncio.Task[None] | None = asyncio.create_task(self.recommendations.run())
@@ -71,6 +86,9 @@ class Server:
             self.worker.stop()
         if self._worker_task is not None:
             await self._worker_task
+        if self.listener is not None and self._listener_task is not None:
+            self.listener.stop()
+            await self._listener_task
         reco_task = getattr(self, "_reco_task", None)
         if reco_task is not None:
             self.recommendations.stop()

@@ -1,4 +1,4 @@
-"""Fast unit tests of the forms' parts that need no server: rate limiter, client address, file sniffing,
+"""Fast unit tests of the forms' parts that need no server: client address, file sniffing,
 field parsing."""
 
 from __future__ import annotations
@@ -9,26 +9,9 @@ import pytest
 from aiohttp.test_utils import make_mocked_request
 
 from connectors.forms.fields import PDP, PRE_RETURN, build_draft, html_name, parse_date
-from connectors.forms.guard import CsrfGuard, RateLimiter, client_address
+from connectors.forms.guard import CsrfGuard, client_address
 from connectors.forms.uploads import safe_filename, sniff
 from tests.forms_helpers import TODAY, pdp_employer, pdp_worker, pre_return_gp
-
-
-def test_rate_limiter_sliding_window() -> None:
-    limiter = RateLimiter(3, window=100)
-    for t in (0, 10, 20):
-        assert not limiter.exhausted("a", now=t)
-        limiter.hit("a", now=t)
-    assert limiter.exhausted("a", now=50) and not limiter.exhausted("b", now=50)
-    assert limiter.retry_after("a", now=50) == 51
-    assert not limiter.exhausted("a", now=100.5)  # the first hit left the window
-
-
-def test_rate_limiter_memory_is_bounded() -> None:
-    limiter = RateLimiter(1, window=100, max_keys=10)
-    for i in range(50):
-        limiter.hit(f"ip{i}", now=1)
-    assert len(limiter._events) == 10
 
 
 def test_client_address_trusts_only_configured_proxies() -> None:

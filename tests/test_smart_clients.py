@@ -13,7 +13,6 @@ from sqlalchemy import select
 
 from hub.core import Hub
 from hub.smart.jwks import JwksError, check_jwks, load_keys
-from hub.smart.ratelimit import RateLimiter
 from hub.store.models import ApiClient
 from tests.conftest import cli_env
 from tests.fhir_support import ALL_SCOPES, directory_hub_fixture, new_key, public_jwk  # noqa: F401
@@ -90,14 +89,3 @@ def test_jwks_checks() -> None:
     assert [(k.kid, k.alg) for k in keys] == [("a", "ES256")]
     algs = {load_keys(check_jwks(json.dumps(public_jwk(new_key(a), a))))[0].alg for a in ("ES384", "RS384", "EdDSA")}
     assert algs == {"ES384", "RS384", "EdDSA"}
-
-
-def test_token_bucket() -> None:
-    now = [100.0]
-    limiter = RateLimiter(rate=2.0, burst=3, clock=lambda: now[0])
-    assert [limiter.take("a") for _ in range(3)] == [0.0, 0.0, 0.0]
-    assert limiter.take("a") == pytest.approx(0.5)
-    assert limiter.take("b") == 0.0
-    now[0] += 0.5
-    assert limiter.take("a") == 0.0
-    assert limiter.take("a") > 0

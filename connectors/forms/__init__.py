@@ -21,11 +21,12 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from connectors.forms.guard import CsrfGuard, RateLimiter
+from connectors.forms.guard import CsrfGuard
 from connectors.forms.uploads import Limits
 from connectors.forms.views import JINJA, PARIS, FormsSite
 from hub.config import Settings
 from hub.plugins import HttpOnlyConnector
+from hub.scale.ratelimit import Bucket
 from hub.settings_check import integer, names
 
 if TYPE_CHECKING:
@@ -72,9 +73,9 @@ def build_site(hub: Hub) -> FormsSite:
     return FormsSite(
         hub=hub, csrf=CsrfGuard(hub.keystore.index_key(), secure=secure, public_url=hub.settings.public_url),
         limits=limits,
-        submissions=RateLimiter(typed.submissions_per_hour),
-        posts=RateLimiter(typed.posts_per_hour),
-        searches=RateLimiter(typed.searches_per_hour),
+        submissions=hub.limits.limit(Bucket.per_hour("forms-submissions", typed.submissions_per_hour)),
+        posts=hub.limits.limit(Bucket.per_hour("forms-posts", typed.posts_per_hour)),
+        searches=hub.limits.limit(Bucket.per_hour("forms-searches", typed.searches_per_hour)),
         trusted_proxies=typed.trusted_proxies)
 
 
@@ -106,4 +107,4 @@ def connector() -> FormsConnector:
     return FormsConnector()
 
 
-__all__ = ["SITE", "FormsConnector", "RateLimiter", "connector"]
+__all__ = ["SITE", "FormsConnector", "connector"]

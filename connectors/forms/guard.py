@@ -7,9 +7,8 @@ neither read the cookie nor compute the HMAC (the key is derived from the key st
 its own, so every instance sharing the key store accepts the tokens of the others); a cookie planted by a sibling
 domain fails the signature check.
 
-Rate limit: a sliding window per client address and bucket, kept in the process's memory (bounded). With several
-``guichet serve`` processes behind a load balancer each counts on its own, so the effective limit is multiplied by
-the number of processes: acceptable for an abuse brake, which is not a quota.
+Rate limits per client address are token buckets in the database (``hub.scale.ratelimit``), so several
+``guichet serve`` processes behind a load balancer count against the same limit.
 """
 
 from __future__ import annotations
@@ -17,8 +16,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import time
-from collections import OrderedDict, deque
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
@@ -76,39 +73,3 @@ def client_address(request: web.Request, trusted_proxies: Iterable[str] = ()) ->
         if forwarded:
             return forwarded[-1][:64]
     return remote
-
-
-class RateLimiter:
-    """At most ``limit`` events per ``window`` seconds for each key; memory bounded by ``max_keys``."""
-
-    def __init__(self, limit: int, window: float = 3600.0, max_keys: int = 50_000) -> None:
-        self.limit = limit
-        self.window = window
-        self.max_keys = max_keys
-        self._events: OrderedDict[str, deque[float]] = OrderedDict()
-
-    def _recent(self, key: str, now: float) -> deque[float]:
-        events = self._events.get(key)
-        if events is None:
-            events = deque()
-            self._events[key] = events
-            while len(self._events) > self.max_keys:
-                self._events.popitem(last=False)
-        else:
-            self._events.move_to_end(key)
-        while events and events[0] <= now - self.window:
-            events.popleft()
-        return events
-
-    def exhausted(self, key: str, now: float | None = None) -> bool:
-        return len(self._recent(key, time.monotonic() if now is None else now)) >= self.limit
-
-    def retry_after(self, key: str, now: float | None = None) -> int:
-        now = time.monotonic() if now is None else now
-        events = self._recent(key, now)
-        if len(events) < self.limit:
-            return 0
-        return max(1, int(events[0] + self.window - now) + 1)
-
-    def hit(self, key: str, now: float | None = None) -> None:
-        self._recent(key, time.monotonic() if now is None else now).append(time.monotonic() if now is None else now)

@@ -11,6 +11,7 @@ input kept, nothing stored), 400 (honeypot filled: refused, nothing stored, inpu
 from __future__ import annotations
 
 import logging
+import math
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -37,7 +38,6 @@ from connectors.forms.guard import (
     HONEYPOT_FIELD,
     IDEMPOTENCY_FIELD,
     CsrfGuard,
-    RateLimiter,
     client_address,
 )
 from connectors.forms.uploads import Limits, TooLarge, read_form, size_fr
@@ -48,6 +48,7 @@ from hub.core import Hub
 from hub.inbox.errors import InboxError
 from hub.intake.errors import IntakeRefused
 from hub.notices import follow_up_path
+from hub.scale.ratelimit import Limit
 
 log = logging.getLogger(__name__)
 PARIS = ZoneInfo("Europe/Paris")
@@ -75,10 +76,10 @@ class FormsSite:
 
     hub: Hub
     csrf: CsrfGuard
+    submissions: Limit
+    posts: Limit
+    searches: Limit
     limits: Limits = field(default_factory=Limits)
-    submissions: RateLimiter = field(default_factory=lambda: RateLimiter(10))
-    posts: RateLimiter = field(default_factory=lambda: RateLimiter(60))
-    searches: RateLimiter = field(default_factory=lambda: RateLimiter(120))
     trusted_proxies: tuple[str, ...] = ()
 
     # -- rendering -------------------------------------------------------------------------------
@@ -117,8 +118,8 @@ class FormsSite:
     def address(self, request: web.Request) -> str:
         return client_address(request, self.trusted_proxies)
 
-    def too_many(self, request: web.Request, limiter: RateLimiter, key: str) -> web.Response:
-        wait = limiter.retry_after(key)
+    def too_many(self, request: web.Request, seconds: float) -> web.Response:
+        wait = max(1, math.ceil(seconds))
         minutes = max(1, (wait + 59) // 60)
         return self.refusal(request, 429, "Trop de demandes", (
             f"Trop de demandes ont été envoyées depuis votre connexion au cours de la dernière heure. Pour protéger "
@@ -137,10 +138,9 @@ class FormsSite:
 
     async def post_form(self, request: web.Request, spec: FormSpec) -> web.Response:
         ip = self.address(request)
-        for limiter in (self.submissions, self.posts):
-            if limiter.exhausted(ip):
-                return self.too_many(request, limiter, ip)
-        self.posts.hit(ip)
+        wait = await self.submissions.wait_time(ip) or await self.posts.take(ip)
+        if wait:
+            return self.too_many(request, wait)
         try:
             posted = await read_form(request, self.limits)
         except TooLarge:
@@ -184,7 +184,7 @@ class FormsSite:
                 status=503, notice=reattach)
         link = path = None
         if result.created:
-            self.submissions.hit(ip)
+            await self.submissions.hit(ip)
         if result.follow_up_token:  # the confirmation email with this link was committed with the request
             path = follow_up_path(result.reference, result.follow_up_token)
             link = f"{self.hub.settings.base_url}{path}"
@@ -212,9 +212,9 @@ class FormsSite:
         context: dict[str, Any] = {"spec": spec, "nom": name, "lieu": place, "search": None}
         if name or place:
             ip = self.address(request)
-            if self.searches.exhausted(ip):
-                return self.too_many(request, self.searches, ip)
-            self.searches.hit(ip)
+            wait = await self.searches.take(ip)
+            if wait:
+                return self.too_many(request, wait)
             context["search"] = await self.hub.directory.employers(name, place)
         return self.page(request, "employeurs.html", context)
 
@@ -239,9 +239,9 @@ class FormsSite:
     async def follow_choice(self, request: web.Request) -> web.StreamResponse:
         """The worker objects, withdraws or consents from their follow-up page (``hub.consent.followup``)."""
         ip, reference = self.address(request), request.match_info["reference"]
-        if self.posts.exhausted(ip):
-            return self.too_many(request, self.posts, ip)
-        self.posts.hit(ip)
+        wait = await self.posts.take(ip)
+        if wait:
+            return self.too_many(request, wait)
         form = await request.post()
         token, purpose, decision = (str(form.get(k, ""))[:200] for k in ("t", "purpose", "decision"))
         if not self.csrf.check(request, str(form.get(CSRF_FIELD, ""))):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from typing import Any
 
 from hub.cli.common import fail, settings
@@ -22,7 +23,7 @@ def register(sub: Any) -> None:
                                    "réception SMTP et l'envoi des courriels en file d'attente. Plusieurs "
                                    "processus peuvent se partager le travail sur une même base PostgreSQL.")
     p.add_argument("--role", default=",".join(ROLES),
-                   help="rôles de ce processus, séparés par des virgules : api, smtp, worker (défaut : tous)")
+                   help="rôles de ce processus, séparés par des virgules : api, smtp, worker, mssante (défaut : tous)")
     p.set_defaults(func=run)
 
 
@@ -42,6 +43,10 @@ def run(args: argparse.Namespace) -> int:
         if not await is_current(hub.db):
             await hub.close()
             return fail("le schéma de la base n'est pas à jour : lancez `guichet migrate`")
+        if hub.db.is_postgres and not hub.settings.public_url:
+            print("Attention : GUICHET_PUBLIC_URL n'est pas défini. Avec plusieurs instances, donnez-leur la même "
+                  "adresse publique : sinon un jeton d'accès émis par l'une est refusé par les autres.",
+                  file=sys.stderr, flush=True)
         try:
             await serve_forever(hub, load_connectors(), roles)
         except SettingError as exc:

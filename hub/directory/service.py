@@ -3,8 +3,9 @@
 Contract:
 - ``await directory.employers(name, place)`` → :class:`~hub.directory.search.EmployerSearch` (public form help).
 - ``await directory.known_sender(email, rpps)`` → the :class:`KnownSender` whose address (else RPPS) matches, or
-  None. Answers are remembered for ``ttl`` seconds (the directory changes seldom: a GP who writes often costs
-  one query a minute, not one per message); ``invalidate()`` (called after an import in this process) forgets them.
+  None. ``await directory.mssante_sender(address)``: the one whose MSSanté address (else email) is ``address``.
+  Answers are remembered for ``ttl`` seconds (the directory changes seldom: a GP who writes often costs one query
+  a minute, not one per message); ``invalidate()`` (called after an import in this process) forgets them.
 """
 
 from __future__ import annotations
@@ -49,6 +50,25 @@ class DirectoryService:
             self._senders.clear()
         self._senders[key] = (now, found)
         return found
+
+    async def mssante_sender(self, address: str) -> KnownSender | None:
+        """The practitioner whose MSSanté address (else directory email) is ``address``: for a message read from
+        the MSSanté mailbox, whose ``From`` the trust space authenticated. Remembered like ``known_sender``."""
+        key, now = (f"mssante:{address.lower()}", None), time.monotonic()
+        hit = self._senders.get(key)
+        if hit is not None and now - hit[0] < self.ttl:
+            return hit[1]
+        async with self.db.session() as session, session.begin():
+            found = (await session.execute(select(Practitioner).where(
+                func.lower(Practitioner.mssante) == address.lower()).limit(1))).scalar_one_or_none()
+            if found is None:
+                found = (await session.execute(select(Practitioner).where(
+                    func.lower(Practitioner.email) == address.lower()).limit(1))).scalar_one_or_none()
+        sender = KnownSender(found.role, found.display_name, found.email, found.rpps) if found else None
+        if len(self._senders) >= self.size:
+            self._senders.clear()
+        self._senders[key] = (now, sender)
+        return sender
 
     async def _sender(self, email: str | None, rpps: str | None) -> KnownSender | None:
         async with self.db.session() as session, session.begin():

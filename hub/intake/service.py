@@ -204,15 +204,18 @@ class IntakeService:
                 results.append(result)
         return results
 
-    async def _commit_one(self, item: Item) -> IntakeResult:
-        try:
-            return (await self._commit_batch([item]))[0]
-        except IntegrityError:  # the same source_key committed meanwhile by another process
-            async with self.db.session() as session, session.begin():
-                again = await self._existing(session, item.draft.source_key)
-            if again is None:
-                raise
-            return again
+    async def _commit_one(self, item: Item, tries: int = 3) -> IntakeResult:
+        for attempt in range(tries):
+            try:
+                return (await self._commit_batch([item]))[0]
+            except IntegrityError:  # another instance committed meanwhile: the same source_key, or a row
+                async with self.db.session() as session, session.begin():  # numbered from the same max
+                    again = await self._existing(session, item.draft.source_key)  # (a consent seq): try again
+                if again is not None:
+                    return again
+                if attempt == tries - 1:
+                    raise
+        raise AssertionError("unreachable")
 
     async def _existing(self, session: AsyncSession, source_key: str) -> IntakeResult | None:
         return (await self._existing_many(session, [source_key])).get(source_key)
@@ -292,7 +295,7 @@ class IntakeService:
                         dedupe_key=draft.source_key, trust=draft.trust, claimed_rpps=draft.claimed_rpps)
                     if request is not None:
                         request.last_activity_at = request.updated_at = utcnow()
-                        if request.status == "on-hold":
+                        if request.status == "on-hold" and draft.kind not in ("receipt", "bounce"):
                             request.status, request.business_status = "in-progress", "sender-answered"
                     await self.audit.record(session, actor=actor, action="create", entity_type="Communication",
                                             entity_id=message_id, detail=f"thread {draft.thread_id}")

@@ -7,9 +7,9 @@ Contract:
   scopes are those requested that the client is registered for.
 - ``await auth.authenticate(authorization_header, needed_scope) -> AccessGrant`` checks the bearer token, that
   its client is still active, the scope and the client's rate limit; raises :class:`AuthError` (401/403/429).
-Rate limits are token buckets per client (``RateLimiter``): by default 2 token requests per second with a burst
-of 20, and 200 API calls per second with a burst of 400; ``guichet.toml`` keys ``token_rate``, ``token_burst``,
-``api_rate``, ``api_burst`` change them.
+Rate limits are token buckets per client kept in the database (``hub.scale.ratelimit``), so every instance counts
+against the same limit: by default 2 token requests per second with a burst of 20, and 200 API calls per second
+with a burst of 400; ``guichet.toml`` keys ``token_rate``, ``token_burst``, ``api_rate``, ``api_burst`` change them.
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING
 
 import jwt
 
+from hub.scale.ratelimit import Bucket
 from hub.settings_check import number
 from hub.smart.assertion import ALLOWED_ALGS, AssertionVerifier
 from hub.smart.clients import ClientDirectory
 from hub.smart.errors import AuthError, OAuthError
-from hub.smart.ratelimit import RateLimiter
 from hub.smart.replay import ReplayStore
 from hub.smart.scopes import KNOWN_SCOPES, covers, parse_scopes
 from hub.smart.tokens import AccessTokens
@@ -71,8 +71,10 @@ class SmartAuth:
         self.replay = ReplayStore(hub.db)
         self.verifier = AssertionVerifier(self.clients, self.replay)
         self.tokens = AccessTokens(hub.keystore.token_signing_key())
-        self.token_limit = RateLimiter(number(extra, "token_rate", 2.0), number(extra, "token_burst", 20))
-        self.api_limit = RateLimiter(number(extra, "api_rate", 200.0), number(extra, "api_burst", 400))
+        self.token_limit = hub.limits.limit(Bucket("smart-token", number(extra, "token_rate", 2.0),
+                                                   number(extra, "token_burst", 20)))
+        self.api_limit = hub.limits.limit(Bucket("smart-api", number(extra, "api_rate", 200.0),
+                                                 number(extra, "api_burst", 400)))
 
     # -- URLs (read at call time: the listener's port is known only once the server is up) --------------
     @property
@@ -116,7 +118,7 @@ class SmartAuth:
             raise OAuthError("invalid_scope", f"scope is required, e.g. {' '.join(KNOWN_SCOPES)}")
         verified = await self.verifier.verify(assertion, self.token_audiences())
         client = verified.client
-        wait = self.token_limit.take(client.id)
+        wait = await self.token_limit.take(client.id)
         if wait > 0:
             raise OAuthError("temporarily_unavailable", "too many token requests for this client; retry later",
                              status=429, retry_after=_retry_after(wait))
@@ -151,7 +153,7 @@ class SmartAuth:
         if not covers(scopes, needed_scope):
             raise AuthError(403, "forbidden", f"Portée manquante : ce jeton n'autorise pas {needed_scope}.",
                             f"Missing scope: this token does not grant {needed_scope}.")
-        wait = self.api_limit.take(client.id)
+        wait = await self.api_limit.take(client.id)
         if wait > 0:
             raise AuthError(429, "throttled", "Trop de requêtes pour ce client : réessayez plus tard.",
                             "Too many requests for this client: retry later.", retry_after=_retry_after(wait))

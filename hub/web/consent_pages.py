@@ -5,7 +5,8 @@ or withdraw a decision), ``GET /inbox/threads/{id}/recommandations`` (write them
 with ``etape=relire`` (the letters as they will leave, or why they cannot) or ``etape=envoyer`` (send).
 JSON: ``GET|POST /api/threads/{id}/consents`` (``{"purpose","decision","channel","date","note"}``),
 ``POST /api/threads/{id}/recommendations`` (``{"text","checklist","recipients","addresses","worker_informed",
-"send"}``: without ``"send": true`` it only reviews). Errors as the inbox's (French; ``ConsentRefused`` is 403).
+"send"}``: without ``"send": true`` it only reviews). Errors as the inbox's, turned into HTTP by
+``hub.web.inbox_errors`` (French; ``ConsentRefused`` is 403).
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ from multidict import MultiDictProxy
 from hub.consent import recommendations as reco
 from hub.consent.service import CHOICES, consents_of, parse_date, record_for
 from hub.inbox.access import Viewer
-from hub.inbox.errors import InboxError, NotFound
+from hub.inbox.errors import InboxError
 from hub.web.auth import SessionInfo, client_source
 from hub.web.inbox_api import _body
-from hub.web.inbox_common import authenticate, check_csrf, json_error, render
+from hub.web.inbox_common import authenticate, check_csrf, render
+from hub.web.inbox_errors import RECOVER
 from hub.web.keys import HUB
 
 DONE = {"consentement": "Décision enregistrée dans le registre des consentements.",
@@ -42,10 +44,7 @@ def _field(form: MultiDictProxy[Any], name: str) -> str:
 
 async def _consent_page(request: web.Request, info: SessionInfo, viewer: Viewer, error: str | None = None,
                         status: int = 200, notice: str | None = None) -> web.Response:
-    try:
-        view = await consents_of(request.app[HUB], viewer, request.match_info["id"], client_source(request))
-    except InboxError as exc:
-        return render(request, "inbox/error.html", _ctx(info, viewer, message=exc.message), exc.status)
+    view = await consents_of(request.app[HUB], viewer, request.match_info["id"], client_source(request))
     return render(request, "inbox/consent.html", _ctx(info, viewer, v=view, choices=CHOICES, error=error,
                                                       notice=notice), status)
 
@@ -60,14 +59,14 @@ async def consent_submit(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     check_csrf(request, info, form)
     thread_id = request.match_info["id"]
-    try:
-        await record_for(request.app[HUB], viewer, thread_id, _field(form, "purpose"), _field(form, "decision"),
-                         _field(form, "channel"), parse_date(_field(form, "date")), _field(form, "note")[:2000],
-                         client_source(request))
-    except NotFound as exc:
-        return render(request, "inbox/error.html", _ctx(info, viewer, message=exc.message), 404)
-    except InboxError as exc:
+
+    async def in_place(exc: InboxError) -> web.StreamResponse:
         return await _consent_page(request, info, viewer, exc.message, exc.status)
+
+    request[RECOVER] = in_place  # refusals shown next to the form (hub.web.inbox_errors)
+    await record_for(request.app[HUB], viewer, thread_id, _field(form, "purpose"), _field(form, "decision"),
+                     _field(form, "channel"), parse_date(_field(form, "date")), _field(form, "note")[:2000],
+                     client_source(request))
     raise web.HTTPSeeOther(f"/inbox/threads/{quote(thread_id)}/consentements?fait=consentement")
 
 
@@ -83,10 +82,7 @@ def _draft(form: MultiDictProxy[Any]) -> reco.RecommendationDraft:
 async def _reco_page(request: web.Request, info: SessionInfo, viewer: Viewer, draft: reco.RecommendationDraft,
                      review: reco.Review | None = None, error: str | None = None, status: int = 200
                      ) -> web.Response:
-    try:
-        view = await consents_of(request.app[HUB], viewer, request.match_info["id"], client_source(request))
-    except InboxError as exc:
-        return render(request, "inbox/error.html", _ctx(info, viewer, message=exc.message), exc.status)
+    view = await consents_of(request.app[HUB], viewer, request.match_info["id"], client_source(request))
     return render(request, "inbox/recommendations.html", _ctx(
         info, viewer, v=view, d=draft, review=review, error=error, checklist=reco.CHECKLIST,
         recipients=reco.RECIPIENTS), status)
@@ -103,15 +99,15 @@ async def reco_submit(request: web.Request) -> web.StreamResponse:
     check_csrf(request, info, form)
     hub, thread_id, source = request.app[HUB], request.match_info["id"], client_source(request)
     draft = _draft(form)
-    try:
-        if _field(form, "etape") == "envoyer":
-            await reco.send(hub, viewer, thread_id, draft, source)
-            raise web.HTTPSeeOther(f"/inbox/threads/{quote(thread_id)}/consentements?fait=recommandations")
-        review = await reco.review(hub, viewer, thread_id, draft, source)
-    except NotFound as exc:
-        return render(request, "inbox/error.html", _ctx(info, viewer, message=exc.message), 404)
-    except InboxError as exc:
+
+    async def in_place(exc: InboxError) -> web.StreamResponse:
         return await _reco_page(request, info, viewer, draft, error=exc.message, status=exc.status)
+
+    request[RECOVER] = in_place  # refusals shown next to the form (hub.web.inbox_errors)
+    if _field(form, "etape") == "envoyer":
+        await reco.send(hub, viewer, thread_id, draft, source)
+        raise web.HTTPSeeOther(f"/inbox/threads/{quote(thread_id)}/consentements?fait=recommandations")
+    review = await reco.review(hub, viewer, thread_id, draft, source)
     return await _reco_page(request, info, viewer, draft, review=review,
                             status=200 if review.sendable else 409)
 
@@ -119,10 +115,7 @@ async def reco_submit(request: web.Request) -> web.StreamResponse:
 # -- JSON --------------------------------------------------------------------------------------------
 async def api_consents(request: web.Request) -> web.Response:
     _, viewer = await authenticate(request, json_api=True)
-    try:
-        view = await consents_of(request.app[HUB], viewer, request.match_info["id"], client_source(request))
-    except InboxError as exc:
-        return json_error(exc.message, exc.status)
+    view = await consents_of(request.app[HUB], viewer, request.match_info["id"], client_source(request))
     return web.json_response(view.to_json(), headers={"Cache-Control": "no-store"})
 
 
@@ -135,12 +128,9 @@ async def api_record(request: web.Request) -> web.Response:
     info, viewer = await authenticate(request, json_api=True)
     check_csrf(request, info, None)
     data = await _body(request)
-    try:
-        entry = await record_for(request.app[HUB], viewer, request.match_info["id"], _s(data, "purpose"),
-                                 _s(data, "decision"), _s(data, "channel"), parse_date(_s(data, "date")),
-                                 _s(data, "note")[:2000], client_source(request))
-    except InboxError as exc:
-        return json_error(exc.message, exc.status)
+    entry = await record_for(request.app[HUB], viewer, request.match_info["id"], _s(data, "purpose"),
+                             _s(data, "decision"), _s(data, "channel"), parse_date(_s(data, "date")),
+                             _s(data, "note")[:2000], client_source(request))
     return web.json_response(entry.to_json(), status=201)
 
 
@@ -155,13 +145,10 @@ async def api_recommendations(request: web.Request) -> web.Response:
         addresses={k: v for k, v in (addresses or {}).items() if isinstance(k, str) and isinstance(v, str)},
         worker_informed=data.get("worker_informed") is True)
     hub, thread_id, source = request.app[HUB], request.match_info["id"], client_source(request)
-    try:
-        if data.get("send") is True:
-            ids = await reco.send(hub, viewer, thread_id, draft, source)
-            return web.json_response({"sent": ids}, status=202)
-        review = await reco.review(hub, viewer, thread_id, draft, source)
-    except InboxError as exc:
-        return json_error(exc.message, exc.status)
+    if data.get("send") is True:
+        ids = await reco.send(hub, viewer, thread_id, draft, source)
+        return web.json_response({"sent": ids}, status=202)
+    review = await reco.review(hub, viewer, thread_id, draft, source)
     return web.json_response(review.to_json(), status=200 if review.sendable else 409)
 
 

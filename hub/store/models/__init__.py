@@ -4,6 +4,7 @@ from hub.store.models.base import Base, UTCDateTime, new_id, utcnow
 from hub.store.models.consent import ConsentDecision, ConsentSubject, Recommendation  # noqa: F401 (issue 13)
 from hub.store.models.directory import Centre, Employer, Practitioner, Structure, StructureCommune, Team
 from hub.store.models.indicators import IntakeRefusal, WorkingDay
+from hub.store.models.mailbox import MailboxLease
 from hub.store.models.messaging import (
     CLOSED_STATUSES,
     TASK_STATUSES,
@@ -21,6 +22,7 @@ from hub.store.models.messaging import (
 )
 from hub.store.models.pickup import Pickup
 from hub.store.models.protect import LoginThrottle
+from hub.store.models.scale import Lease, RateBucket
 from hub.store.models.security import ApiClient, AuditEvent, AuditHead, UsedJti, User, WebSession
 
 __all__ = [
@@ -28,5 +30,6 @@ __all__ = [
     "ConsentRecord", "DataKeyRow", "Employer", "Message", "OutboxItem", "Practitioner", "Request", "RequestLookup",
     "RoutingDecision", "Structure", "StructureCommune", "Team", "Thread", "ThreadAlias", "ThreadRead", "UTCDateTime",
     "UsedJti", "User", "WebSession", "new_id", "utcnow",
-    "IntakeRefusal", "LoginThrottle", "Pickup", "WorkingDay",
+    "IntakeRefusal", "Lease", "LoginThrottle", "Pickup", "RateBucket", "WorkingDay",
 ]
+__all__ += ["MailboxLease"]

@@ -202,6 +202,7 @@ class OutboxItem(Base):
     payload_enc: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(40), index=True)  # the delivering instance (hub.scale)
     __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
 
 

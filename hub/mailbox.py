@@ -1,0 +1,83 @@
+"""What a mailbox reader (the MSSanté connector) needs from the hub, without touching the store itself.
+
+Contract:
+- ``MailboxService(db, outbox)`` (``hub.mailbox``, built by the composition root); every method opens its own
+  short transaction and raises only on storage errors.
+- ``acquire(name, holder, seconds)`` → ``True`` when ``holder`` now holds the lease ``name`` until now +
+  ``seconds`` (it was free, expired, or already its own); ``False`` while another holder's lease runs. Calling it
+  again renews. ``release(name, holder)`` ends the holder's lease (others' are left alone).
+- ``queue(kind, purpose, email, thread_id)`` commits one outbox row (receipts the reader sends after a commit).
+- ``delivery_report(thread_id, message_ids, failed, detail)`` applies a receipt or a delivery status
+  notification to the outgoing message it is about (an ``email`` or ``mssante`` row of that thread whose
+  Message-ID is one of ``message_ids``): a failure puts the row in dead letter with ``last_error`` =
+  ``"non-remise : …"``; a success leaves it ``sent``. Returns the row id, or ``None`` when nothing matched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from hub.outbox import OutboundEmail
+from hub.store.models import MailboxLease, OutboxItem, utcnow
+
+if TYPE_CHECKING:
+    from hub.outbox import Outbox
+    from hub.store.db import Database
+
+
+class MailboxService:
+    def __init__(self, db: Database, outbox: Outbox) -> None:
+        self.db = db
+        self.outbox = outbox
+
+    async def acquire(self, name: str, holder: str, seconds: float) -> bool:
+        now = utcnow()
+        until = now + timedelta(seconds=seconds)
+        try:
+            async with self.db.session() as session, session.begin():
+                query = select(MailboxLease).where(MailboxLease.name == name)
+                if self.db.is_postgres:
+                    query = query.with_for_update()
+                lease = (await session.execute(query)).scalar_one_or_none()
+                if lease is None:
+                    session.add(MailboxLease(name=name, holder=holder, expires_at=until))
+                    return True
+                if lease.holder != holder and lease.expires_at > now:
+                    return False
+                lease.holder, lease.expires_at = holder, until
+                return True
+        except IntegrityError:  # another instance inserted the row at the same moment: it holds the lease
+            return False
+
+    async def release(self, name: str, holder: str) -> None:
+        async with self.db.session() as session, session.begin():
+            lease = await session.get(MailboxLease, name)
+            if lease is not None and lease.holder == holder:
+                await session.delete(lease)
+
+    async def queue(self, kind: str, purpose: str, email: OutboundEmail, thread_id: str | None) -> str:
+        async with self.db.session() as session, session.begin():
+            row_id = self.outbox.enqueue_email(session, purpose, email, thread_id=thread_id, kind=kind)
+        return row_id
+
+    async def delivery_report(self, thread_id: str, message_ids: Sequence[str], failed: bool,
+                              detail: str) -> str | None:
+        if not message_ids:
+            return None
+        async with self.db.session() as session, session.begin():
+            rows = (await session.execute(
+                select(OutboxItem).where(OutboxItem.thread_id == thread_id,
+                                         OutboxItem.kind.in_(("email", "mssante")),
+                                         OutboxItem.status.in_(("sent", "pending"))))).scalars().all()
+            for row in rows:
+                payload = await self.outbox.payload(session, row)
+                if (payload.get("headers") or {}).get("Message-ID") in message_ids:
+                    if failed:
+                        row.status, row.last_error = "dead", f"non-remise : {detail}"[:500]
+                    return row.id
+        return None
