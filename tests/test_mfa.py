@@ -46,7 +46,6 @@ async def test_first_login_enrols_then_every_login_needs_a_fresh_code(demo_hub: 
         assert missing.status == 401 and (await missing.json())["otp_required"] is True
         bad = await http.post(f"{srv.url}/api/login", json={"email": ANNE, "password": PASSWORD, "otp": "123456"})
         assert bad.status == 401 and "Code de vérification incorrect" in (await bad.json())["error"]
-        assert (await _user(demo_hub, ANNE)).failed_logins == 1  # a wrong code counts toward the lockout
         used = _code(secret, 1)  # the next step: accepted (clock drift), then never again
         ok = await http.post(f"{srv.url}/api/login", json={"email": ANNE, "password": PASSWORD, "otp": used})
         assert ok.status == 200 and (await ok.json())["stage"] == "full"
