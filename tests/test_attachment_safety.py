@@ -43,7 +43,7 @@ async def test_email_attachments_of_active_types_download_neutral(demo_hub: Hub,
     thread_id, task_id, _ = await new_request(demo_hub, attachments=[
         AttachmentDraft("schema.svg", "image/svg+xml", svg), AttachmentDraft("page.html", "text/html", b"<p>x")])
     await place(demo_hub, task_id, assigned_practitioner_id=(await practitioner(demo_hub, "anne")).id)
-    async with await _logged_in(srv.url, ANNE) as anne:
+    async with await _logged_in(demo_hub, srv.url, ANNE) as anne:
         thread = await (await anne.get(f"{srv.url}/inbox/threads/{thread_id}")).text()
         links = re.findall(r'href="(/inbox/attachments/[^"]+)"', thread)
         assert len(links) == 2

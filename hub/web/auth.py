@@ -8,9 +8,9 @@ Contract:
   consecutive failures from one client address the typed address is locked *for that client* for
   ``LOCK_MINUTES`` ("compte temporairement bloqué, réessayez dans N minutes"), even for the right password, and a
   client address with too many failures overall is throttled: ``hub.web.login_guard`` (an unknown address is
-  answered exactly like a locked one); every failure also waits a little longer than the last.
-  Every attempt is audited (action ``login``; no password, no health data). Attempts from one address are also
-  limited (``LOGIN_PER_ADDRESS``, a bucket shared by every instance through the database): 429 beyond it.
+  answered exactly like a locked one); every failure also waits a little longer than the last. The guard's
+  counters live in the database, so every instance counts the same failures.
+  Every attempt is audited (action ``login``; no password, no health data).
   Every attempt is audited (action ``login``; no password, no health data).
 - Second factor (``hub.mfa``, roles whose ``mfa`` is on in ``hub.rights``): ``login(…, otp=…)`` also wants the
   code (or a recovery code); without it the refusal says so (``otp_required``), a wrong one counts as a failure.
@@ -36,7 +36,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -49,7 +48,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub import mfa
 from hub.accounts import hash_password, verify_password
 from hub.audit import Actor
-from hub.scale.ratelimit import Bucket
 from hub.store.models import User, WebSession, utcnow
 from hub.web.login_guard import LOCK_MINUTES as GUARD_LOCK_MINUTES
 from hub.web.login_guard import PAIR_MAX, LoginGuard, locked_message  # noqa: F401 - locked_message: re-exported
@@ -63,7 +61,6 @@ MAX_FAILURES = PAIR_MAX
 LOCK_MINUTES = GUARD_LOCK_MINUTES
 FAILURE_DELAY = 0.05  # seconds, doubled at each consecutive failure, capped at 2 s
 BAD_CREDENTIALS = "Adresse électronique ou mot de passe incorrect."
-LOGIN_PER_ADDRESS = Bucket("login-address", rate=30 / 600, burst=30)  # 30 attempts, then one every 20 s
 OTP_REQUIRED = "Saisissez le code à 6 chiffres de votre application d'authentification (ou un code de secours)."
 BAD_OTP = "Code de vérification incorrect ou déjà utilisé."
 SEEN_EVERY = timedelta(minutes=1)
@@ -116,10 +113,6 @@ async def login(hub: Hub, email: str, password: str, source: str | None = None, 
     email = (email or "").strip().lower()
     actor = Actor(f"login:{email[:150]}", source)
     now, failures, guard = utcnow(), 0, LoginGuard(hub)
-    wait = await hub.limits.take(LOGIN_PER_ADDRESS, source or "unknown")
-    if wait > 0:
-        raise LoginRefused(f"Trop de tentatives de connexion depuis cette adresse, réessayez dans "
-                           f"{max(1, math.ceil(wait))} secondes.", 429)
     async with hub.db.session() as session:
         async with session.begin():
             refusal = await guard.refusal(session, email, source, now)  # unknown and locked look alike
