@@ -5,7 +5,8 @@ Contract:
   short transaction and raises only on storage errors.
 - ``acquire(name, holder, seconds)`` → ``True`` when ``holder`` now holds the lease ``name`` until now +
   ``seconds`` (it was free, expired, or already its own); ``False`` while another holder's lease runs. Calling it
-  again renews. ``release(name, holder)`` ends the holder's lease (others' are left alone).
+  again renews. ``release(name, holder)`` ends the holder's lease (others' are left alone). Both are the
+  installation's named leases (``hub.scale.leases``).
 - ``queue(kind, purpose, email, thread_id)`` commits one outbox row (receipts the reader sends after a commit).
 - ``delivery_report(thread_id, message_ids, failed, detail)`` applies a receipt or a delivery status
   notification to the outgoing message it is about (an ``email`` or ``mssante`` row of that thread whose
@@ -20,10 +21,10 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from hub.outbox import OutboundEmail
-from hub.store.models import MailboxLease, OutboxItem, utcnow
+from hub.scale.leases import Leases
+from hub.store.models import OutboxItem
 
 if TYPE_CHECKING:
     from hub.outbox import Outbox
@@ -34,31 +35,13 @@ class MailboxService:
     def __init__(self, db: Database, outbox: Outbox) -> None:
         self.db = db
         self.outbox = outbox
+        self.leases = Leases(db)  # the installation's named leases (``hub.scale.leases``, table ``leases``)
 
     async def acquire(self, name: str, holder: str, seconds: float) -> bool:
-        now = utcnow()
-        until = now + timedelta(seconds=seconds)
-        try:
-            async with self.db.session() as session, session.begin():
-                query = select(MailboxLease).where(MailboxLease.name == name)
-                if self.db.is_postgres:
-                    query = query.with_for_update()
-                lease = (await session.execute(query)).scalar_one_or_none()
-                if lease is None:
-                    session.add(MailboxLease(name=name, holder=holder, expires_at=until))
-                    return True
-                if lease.holder != holder and lease.expires_at > now:
-                    return False
-                lease.holder, lease.expires_at = holder, until
-                return True
-        except IntegrityError:  # another instance inserted the row at the same moment: it holds the lease
-            return False
+        return await self.leases.acquire(name, holder, timedelta(seconds=seconds))
 
     async def release(self, name: str, holder: str) -> None:
-        async with self.db.session() as session, session.begin():
-            lease = await session.get(MailboxLease, name)
-            if lease is not None and lease.holder == holder:
-                await session.delete(lease)
+        await self.leases.release(name, holder)
 
     async def queue(self, kind: str, purpose: str, email: OutboundEmail, thread_id: str | None) -> str:
         async with self.db.session() as session, session.begin():

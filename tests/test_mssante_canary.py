@@ -18,7 +18,7 @@ from tests.mssante_pki import BAL, Pki
 from tests.mssante_support import GP_MSS, gp_message, register_gp_mailbox
 
 CANARIES = ("Zorglubsubject", "Zorglubbody", "Zorglubfamily", "Zorglubdoc", "Zorglubheader")
-TABLES = ("requests", "messages", "attachments", "outbox", "audit_events", "mailbox_leases", "request_lookups")
+TABLES = ("requests", "messages", "attachments", "outbox", "audit_events", "leases", "request_lookups")
 
 
 async def test_no_canary_in_clear(demo_hub: Hub, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

@@ -4,7 +4,6 @@ from hub.store.models.base import Base, UTCDateTime, new_id, utcnow
 from hub.store.models.consent import ConsentDecision, ConsentSubject, Recommendation  # noqa: F401 (issue 13)
 from hub.store.models.directory import Centre, Employer, Practitioner, Structure, StructureCommune, Team
 from hub.store.models.indicators import IntakeRefusal, WorkingDay
-from hub.store.models.mailbox import MailboxLease
 from hub.store.models.messaging import (
     CLOSED_STATUSES,
     TASK_STATUSES,
@@ -32,4 +31,3 @@ __all__ = [
     "UsedJti", "User", "WebSession", "new_id", "utcnow",
     "IntakeRefusal", "Lease", "LoginThrottle", "Pickup", "RateBucket", "WorkingDay",
 ]
-__all__ += ["MailboxLease"]
