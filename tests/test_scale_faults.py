@@ -170,8 +170,8 @@ async def test_disk_full_under_sqlite_refuses_then_recovers(tmp_path: Path, sett
                 assert status == 200
                 accepted[i] = task
             filler = data / "filler"
-            with filler.open("wb") as fh:  # fill the disk to the last block
-                try:
+            with filler.open("wb", buffering=0) as fh:  # fill the disk to the last block (unbuffered: closing
+                try:  # it has nothing left to flush on a full disk)
                     while True:
                         fh.write(b"\0" * 65536)
                         fh.flush()
