@@ -31,6 +31,10 @@ async def test_only_a_report_to_the_rows_return_path_is_believed(demo_hub: Hub) 
         await wait_until(ack_sent)
         sent = next(m for m in guichet.sink.messages if "Accusé" in str(m.message["Subject"]))
         ack_row = demo_hub.return_paths.row_of(sent.mail_from.split("+", 1)[1].split("@")[0])
+        async def ack_marked_sent() -> bool:  # the worker records "sent" just after the relay took the mail
+            async with demo_hub.db.session() as session:
+                return (await session.get(OutboxItem, ack_row)).status == "sent"  # type: ignore[union-attr]
+        await wait_until(ack_marked_sent)
         async with demo_hub.db.session() as session:
             ack = (await session.execute(select(OutboxItem).where(OutboxItem.id == ack_row))).scalar_one()
         verp = demo_hub.return_paths.address(ack.id)
