@@ -5,14 +5,13 @@ database files (SQLite file and WAL) or tables (PostgreSQL), nor in any log line
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
 from hub.consent import recommendations as reco
 from hub.consent.service import record_for
 from hub.core import Hub
+from tests.canary_support import canaries_in_clear
 from tests.consent_support import submit
 from tests.inbox_support import ANNE, viewer
 
@@ -33,18 +32,4 @@ async def test_no_canary_in_clear(demo_hub: Hub, caplog: pytest.LogCaptureFixtur
         text="Zorglubtext : poste assis.", checklist=["poste"], recipients=["employer"],
         addresses={"employer": "zorglubaddr@example.fr"}), "t")
     await hub.audit.flush()
-    found: list[str] = []
-    async with hub.db.session() as session:
-        for table in TABLES:
-            rows = (await session.execute(text(f"SELECT * FROM {table}"))).all()  # noqa: S608 - constant names
-            dump = repr(rows).lower()
-            found += [f"{table}:{c}" for c in CANARIES if c.lower() in dump]
-    if hub.db.is_sqlite:
-        base = Path(hub.db.url.split("///", 1)[1])
-        for path in (base, base.with_name(base.name + "-wal")):
-            if path.exists():
-                raw = path.read_bytes().lower()
-                found += [f"{path.name}:{c}" for c in CANARIES if c.lower().encode() in raw]
-    logged = "\n".join(r.getMessage() for r in caplog.records).lower()
-    found += [f"log:{c}" for c in CANARIES if c.lower() in logged]
-    assert found == []
+    assert await canaries_in_clear(hub, TABLES, CANARIES, caplog) == []

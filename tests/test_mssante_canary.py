@@ -8,12 +8,12 @@ import logging
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
 from connectors.mssante.config import MssanteConfig
 from connectors.mssante.inbound import Inbound
 from connectors.mssante.xdm_build import OutDocument, OutPatient, build_xdm
 from hub.core import Hub
+from tests.canary_support import canaries_in_clear
 from tests.mssante_pki import BAL, Pki
 from tests.mssante_support import GP_MSS, gp_message, register_gp_mailbox
 
@@ -40,18 +40,4 @@ async def test_no_canary_in_clear(demo_hub: Hub, tmp_path: Path, caplog: pytest.
     assert await Inbound(hub, config, hub.mailbox).handle(raw) == "request"
     await hub.mailbox.acquire(f"mssante:{BAL}", "host:1", 60)
     await hub.audit.flush()
-    found: list[str] = []
-    async with hub.db.session() as session:
-        for table in TABLES:
-            rows = (await session.execute(text(f"SELECT * FROM {table}"))).all()  # noqa: S608 - constant names
-            dump = repr(rows).lower()
-            found += [f"{table}:{c}" for c in CANARIES if c.lower() in dump]
-    if hub.db.is_sqlite:
-        base = Path(hub.db.url.split("///", 1)[1])
-        for path in (base, base.with_name(base.name + "-wal")):
-            if path.exists():
-                data = path.read_bytes().lower()
-                found += [f"{path.name}:{c}" for c in CANARIES if c.lower().encode() in data]
-    logged = "\n".join(r.getMessage() for r in caplog.records).lower()
-    found += [f"log:{c}" for c in CANARIES if c.lower() in logged]
-    assert found == []
+    assert await canaries_in_clear(hub, TABLES, CANARIES, caplog) == []
