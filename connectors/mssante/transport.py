@@ -21,8 +21,7 @@ import aiosmtplib
 from connectors.mssante.config import MssanteConfig
 from connectors.mssante.reports import MDN_PREFIX, build_mdn
 from connectors.mssante.xdm import XdmError, read_xdm
-from connectors.smtp.transport import build_message
-from hub.outbox import PermanentDeliveryError, TransientDeliveryError
+from connectors.smtp.transport import build_message, delivery_errors
 
 XDM_NAME = "IHE_XDM.ZIP"
 
@@ -63,7 +62,8 @@ class MssanteTransport:
         client = aiosmtplib.SMTP(hostname=host, port=port, timeout=config.timeout, use_tls=implicit,
                                  start_tls=not implicit, tls_context=self.tls_context,
                                  local_hostname=config.domain)
-        try:
+        async with delivery_errors(client, "destinataires refusés : ", "l'opérateur MSSanté a répondu",
+                                   "opérateur MSSanté injoignable : "):
             await client.connect()
             if client.is_ehlo_or_helo_needed:  # implicit TLS: the extensions are known only after EHLO
                 await client.ehlo()
@@ -79,22 +79,3 @@ class MssanteTransport:
             rcpt_options = ["NOTIFY=FAILURE,DELAY"] if dsn else []
             await client.send_message(msg, sender=config.address, recipients=list(payload["to"]),
                                       mail_options=mail_options, rcpt_options=rcpt_options)
-        except aiosmtplib.SMTPRecipientsRefused as exc:
-            codes = [r.code for r in exc.recipients]
-            error = f"destinataires refusés : {'; '.join(f'{r.code} {r.message}' for r in exc.recipients)}"
-            if all(code >= 500 for code in codes):
-                raise PermanentDeliveryError(error) from exc
-            raise TransientDeliveryError(error) from exc
-        except aiosmtplib.SMTPResponseException as exc:
-            error = f"l'opérateur MSSanté a répondu {exc.code} {exc.message}"
-            if exc.code >= 500:
-                raise PermanentDeliveryError(error) from exc
-            raise TransientDeliveryError(error) from exc
-        except (aiosmtplib.SMTPException, OSError, TimeoutError, ssl.SSLError) as exc:
-            raise TransientDeliveryError(f"opérateur MSSanté injoignable : {type(exc).__name__}: {exc}") from exc
-        finally:
-            if client.is_connected:
-                try:
-                    await client.quit()
-                except (aiosmtplib.SMTPException, OSError):
-                    client.close()

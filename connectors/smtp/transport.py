@@ -12,6 +12,8 @@ outbox retries); 5xx answers raise ``PermanentDeliveryError`` (dead letter at on
 from __future__ import annotations
 
 import ssl
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -99,7 +101,7 @@ class EmailTransport:
         msg = build_message(payload, self.settings.address_domain)
         client = aiosmtplib.SMTP(hostname=host, port=port, timeout=self.timeout, start_tls=False,
                                  tls_context=self.tls_context, local_hostname=self.settings.address_domain)
-        try:
+        async with delivery_errors(client, "recipients refused: ", "relay answered", "relay unreachable: "):
             await client.connect()
             await client.ehlo()
             if self.tls_mode != "none" and client.supports_extension("starttls"):  # verified (trust store)
@@ -109,22 +111,31 @@ class EmailTransport:
                                              "required: nothing sent")
             await client.send_message(msg, sender=payload.get("return_path") or self.settings.address,
                                       recipients=list(payload["to"]))
-        except aiosmtplib.SMTPRecipientsRefused as exc:
-            codes = [r.code for r in exc.recipients]
-            error = f"recipients refused: {'; '.join(f'{r.code} {r.message}' for r in exc.recipients)}"
-            if all(code >= 500 for code in codes):
-                raise PermanentDeliveryError(error) from exc
-            raise TransientDeliveryError(error) from exc
-        except aiosmtplib.SMTPResponseException as exc:
-            error = f"relay answered {exc.code} {exc.message}"
-            if exc.code >= 500:
-                raise PermanentDeliveryError(error) from exc
-            raise TransientDeliveryError(error) from exc
-        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-            raise TransientDeliveryError(f"relay unreachable: {type(exc).__name__}: {exc}") from exc
-        finally:
-            if client.is_connected:
-                try:
-                    await client.quit()
-                except (aiosmtplib.SMTPException, OSError):
-                    client.close()
+
+
+@asynccontextmanager
+async def delivery_errors(client: aiosmtplib.SMTP, refused: str, answered: str, unreachable: str
+                          ) -> AsyncIterator[None]:
+    """Translate aiosmtplib's errors into the outbox's (permanent for 5xx, transient otherwise), with the peer's
+    words prefixed by ``refused`` / ``answered`` / ``unreachable``; then leave the connection politely."""
+    try:
+        yield
+    except aiosmtplib.SMTPRecipientsRefused as exc:
+        codes = [r.code for r in exc.recipients]
+        error = f"{refused}{'; '.join(f'{r.code} {r.message}' for r in exc.recipients)}"
+        if all(code >= 500 for code in codes):
+            raise PermanentDeliveryError(error) from exc
+        raise TransientDeliveryError(error) from exc
+    except aiosmtplib.SMTPResponseException as exc:
+        error = f"{answered} {exc.code} {exc.message}"
+        if exc.code >= 500:
+            raise PermanentDeliveryError(error) from exc
+        raise TransientDeliveryError(error) from exc
+    except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+        raise TransientDeliveryError(f"{unreachable}{type(exc).__name__}: {exc}") from exc
+    finally:
+        if client.is_connected:
+            try:
+                await client.quit()
+            except (aiosmtplib.SMTPException, OSError):
+                client.close()
