@@ -215,6 +215,9 @@ async def test_two_instances_read_the_mailbox_once(demo_hub: Hub, operator: tupl
         await wait_until(lambda: _count(demo_hub, 5), timeout=30)
         readers = [c.reader for c in (first, second)]
         assert all(r is not None for r in readers)
+        # the reader counts a message just after the hub has committed it: wait for that count
+        await wait_until(lambda: asyncio.sleep(0, sum(r.handled for r in readers if r is not None) >= 5),
+                         timeout=10)
         handled = sorted(r.handled for r in readers if r is not None)
         passes = sorted(r.passes for r in readers if r is not None)
         assert handled == [0, 5] and passes[0] == 0  # the other instance never opened the mailbox
