@@ -2,10 +2,12 @@
 
 Contract: ``await add_user(session, email, role, password, rpps=…, structure_id=…)`` creates or updates the
 account (a physician/nurse/assistant must name a practitioner of the directory by RPPS; a coordinator may name
-a CPTS/DAC); updating an existing account (its password, its role) ends all its sessions. ``check_password`` refuses a
-password shorter than ``MIN_PASSWORD`` or containing the address's local part (or a piece of it of 4 letters or
-more). ``verify_password`` is constant-time; ``await hash_password_async`` hashes in a worker thread (Argon2 costs
-tens of milliseconds: never on the event loop). ``await end_sessions(session, user_id)`` deletes every session.
+a CPTS/DAC; ``password_hash``, when given, must be a hash of that same password computed by the caller: the
+demo's accounts share one password, hashed once per process); updating an existing account (its password, its
+role) ends all its sessions. ``check_password`` refuses a password shorter than ``MIN_PASSWORD`` or containing the
+address's local part (or a piece of it of 4 letters or more). ``verify_password`` is constant-time; ``await
+hash_password_async`` hashes in a worker thread (Argon2 costs tens of milliseconds: never on the event loop).
+``await end_sessions(session, user_id)`` deletes every session.
 """
 
 from __future__ import annotations
@@ -63,7 +65,7 @@ def verify_password(stored: str, password: str) -> bool:
 
 
 async def add_user(session: AsyncSession, email: str, role: str, password: str, rpps: str | None = None,
-                   structure_id: str | None = None) -> User:
+                   structure_id: str | None = None, password_hash: str | None = None) -> User:
     email = email.strip().lower()
     if role not in USER_ROLES:
         raise AccountError(f"rôle inconnu « {role} » (attendus : {', '.join(USER_ROLES)})")
@@ -87,7 +89,7 @@ async def add_user(session: AsyncSession, email: str, role: str, password: str, 
         session.add(user)
     else:  # a new password (or role): every session of the account ends
         await end_sessions(session, user.id)
-    user.password_hash = await hash_password_async(password)
+    user.password_hash = password_hash or await hash_password_async(password)
     user.password_changed_at = utcnow()
     user.role, user.practitioner_id, user.structure_id = role, practitioner_id, structure_id
     user.failed_logins, user.locked_until, user.active = 0, None, True

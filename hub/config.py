@@ -17,6 +17,7 @@ from typing import Any
 from hub.settings_check import integer, number
 
 DEFAULT_HTTP = ("127.0.0.1", 8080)
+PROCESS_ROLES = ("api", "smtp", "worker", "mssante")  # what a `guichet serve` process may do (--role)
 DEFAULT_SMTP = ("127.0.0.1", 2525)
 # The published definitions (OpenAPI, FHIR profiles, example directory) of a source checkout; an installed
 # package (the Docker image) is told where they are with GUICHET_SCHEMAS_DIR.

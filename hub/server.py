@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
+from hub.config import PROCESS_ROLES
 from hub.consent.dispatch import RecommendationsWorker
 from hub.core import Hub
 from hub.outbox import OutboxWorker, Transport
@@ -23,7 +24,7 @@ from hub.tls import server_context
 from hub.web.app import build_app
 
 log = logging.getLogger(__name__)
-ROLES = ("api", "smtp", "worker", "mssante")
+ROLES = PROCESS_ROLES
 
 
 class Server:
@@ -46,7 +47,9 @@ class Server:
         scale = ScaleConfig.from_settings(settings)
         app = build_app(self.hub, self.connectors)
         if "api" in self.roles:
-            self.runner = web.AppRunner(app, access_log=None)
+            # lingering_time: after refusing a body early (413, 415), read and drop the rest for at most 2 s (aiohttp's
+            # default 10 s also delays a stop by that long while a client keeps sending)
+            self.runner = web.AppRunner(app, access_log=None, lingering_time=2.0)
             await self.runner.setup()
             ssl_ctx = server_context(settings.tls_cert, settings.tls_key) if (
                 settings.tls_cert and settings.tls_key) else None

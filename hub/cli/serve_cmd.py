@@ -8,11 +8,10 @@ import sys
 from typing import Any
 
 from hub.cli.common import fail, settings
+from hub.config import PROCESS_ROLES as ROLES
 from hub.core import Hub
 from hub.crypto.keystore import KeyStoreError
-from hub.plugins import load_connectors
 from hub.rights import RightsConfigError
-from hub.server import ROLES, serve_forever
 from hub.settings_check import SettingError
 from hub.store.migrate import is_current
 
@@ -34,6 +33,9 @@ def run(args: argparse.Namespace) -> int:
         return fail(f"rôle inconnu : {', '.join(unknown)} (attendus : {', '.join(ROLES)})", 2)
 
     async def main() -> int:
+        from hub.plugins import load_connectors  # the web app and the connectors: only when serving
+        from hub.server import serve_forever
+
         try:
             hub = Hub.open(settings())
         except KeyStoreError as exc:

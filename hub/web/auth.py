@@ -34,6 +34,7 @@ Contract:
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import hmac
 import secrets
@@ -64,7 +65,16 @@ BAD_CREDENTIALS = "Adresse électronique ou mot de passe incorrect."
 OTP_REQUIRED = "Saisissez le code à 6 chiffres de votre application d'authentification (ou un code de secours)."
 BAD_OTP = "Code de vérification incorrect ou déjà utilisé."
 SEEN_EVERY = timedelta(minutes=1)
-_DUMMY_HASH = hash_password("not-a-real-password-000")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked against when the address is unknown, so that both answers take as long (made at first use)."""
+    return hash_password("not-a-real-password-000")
+
+
+def _verify(stored: str | None, password: str) -> bool:
+    return verify_password(stored or _dummy_hash(), password) and stored is not None
 
 
 class LoginRefused(Exception):
@@ -123,7 +133,7 @@ async def login(hub: Hub, email: str, password: str, source: str | None = None, 
                 user = (await session.execute(select(User).where(User.email == email).with_for_update())
                         ).scalar_one_or_none() if email else None
                 ok = await asyncio.get_running_loop().run_in_executor(  # Argon2 off the event loop
-                    None, verify_password, user.password_hash if user else _DUMMY_HASH, password or "")
+                    None, _verify, user.password_hash if user else None, password or "")
                 factor = await mfa.at_login(hub, session, user, otp, now) if user and ok and user.active else None
                 if user is not None and factor is not None and factor.problem is None:
                     await guard.succeeded(session, email, source)
