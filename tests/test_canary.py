@@ -4,7 +4,8 @@ log (``guichet -v``: INFO lines included). None may appear.
 
 Fields: an email body without SIRET (triage), an email naming its employer in the text (the extractor's
 "employer" reaches routing), the PDP form's employer name and reason, a FHIR Bundle's employer name and message,
-the inbox's reply, reassignment note and closing note, a consent note, the worker's own email address."""
+the inbox's reply, reassignment note and closing note, a consent note, the worker's own email address; and the
+secrets of an account's second factor (the TOTP secret and its recovery codes)."""
 
 from __future__ import annotations
 
@@ -16,10 +17,14 @@ from pathlib import Path
 
 import aiohttp
 import asyncpg
+import pyotp
 import pytest
 from sqlalchemy import select
 
 from connectors.smtp.sink import Sink
+from hub import mfa
+from hub.account_admin import mfa_reset
+from hub.audit import Actor
 from hub.consent.service import record_for
 from hub.core import Hub
 from hub.hygiene import configure_logging
@@ -27,7 +32,7 @@ from hub.inbox import actions
 from hub.inbox.reassign import Target
 from hub.plugins import load_connectors
 from hub.server import Server
-from hub.store.models import Request, Thread
+from hub.store.models import Request, Thread, User, utcnow
 from tests.conftest import PG_URL, backend, wait_until
 from tests.fhir_support import add_client, example, get_token, post_message
 from tests.forms_helpers import client, pdp_worker, submit
@@ -95,9 +100,9 @@ def _files(home: Path) -> bytes:
     return b"".join(p.read_bytes() for p in sorted(home.rglob("*")) if p.is_file())
 
 
-def _hits(blob: bytes, where: str) -> list[str]:
+def _hits(blob: bytes, where: str, words: dict[str, str] = CANARIES) -> list[str]:
     found = []
-    for field, word in CANARIES.items():
+    for field, word in words.items():
         for variant in (word, word.upper(), word.lower()):
             if variant.encode() in blob:
                 found.append(f"{field} ({word}) in {where}")
@@ -159,6 +164,14 @@ async def test_no_canary_at_rest_or_in_logs(demo_hub: Hub, verbose_log: io.Strin
         await actions.reply(hub, anne, first, f"Je le reçois ; {c['reply']} noté.", confirm_unverified=True)
         await actions.reassign(hub, anne, first, Target(team="triage"), f"pas pour moi, {c['reassign_note']}")
         await actions.close(hub, anne, second, "completed", note=f"Vu, {c['close_note']}.")
+        # the second factor: a fresh TOTP secret, confirmed, and its recovery codes
+        uri = await mfa_reset(hub, ANNE, Actor("canary", "test"))
+        async with hub.db.session() as session, session.begin():
+            user = (await session.execute(select(User).where(User.email == ANNE))).scalar_one()
+            codes = await mfa.confirm(hub, session, user, pyotp.parse_uri(uri).now(), utcnow())
+        assert codes
+        secrets = {"totp_secret": str(pyotp.parse_uri(uri).secret)} | {
+            f"recovery_code_{i}": code for i, code in enumerate(codes)}
         await hub.audit.flush()
 
         async def delivered() -> bool:
@@ -176,6 +189,8 @@ async def test_no_canary_at_rest_or_in_logs(demo_hub: Hub, verbose_log: io.Strin
         found = _hits(at_rest, "the database") + _hits(await asyncio.to_thread(_files, hub.settings.home),
                                                         "the data dir")
         found += _hits(verbose_log.getvalue().encode(), "the verbose log")
+        for blob, where in ((at_rest, "the database"), (verbose_log.getvalue().encode(), "the verbose log")):
+            found += _hits(blob, where, secrets)
         assert "the verbose log is captured" in verbose_log.getvalue()
         assert found == [], found
     finally:
