@@ -95,3 +95,26 @@ async def test_zip_archive_and_progress_bar(hub: Hub, tmp_path: Path, capsys: ob
     report = await import_annuaire(hub, archive, progress=True)
     assert (report.lines, report.updated, report.unknown_rpps) == (8, 2, 1)
     assert "annuaire MSSanté" in capsys.readouterr().err  # type: ignore[attr-defined]
+
+
+async def test_a_box_gone_from_a_new_extraction_is_removed_but_the_spsti_own_addresses_stay(
+        hub: Hub, tmp_path: Path) -> None:
+    await import_directory(hub, EXAMPLE_DIRECTORY)  # 10000000082 (Marc Lefèvre) has an address in the CSV
+    await import_annuaire(hub, SAMPLE)
+    assert (await addresses(hub))["10000000074"] == "helene.dubois@medecin.mssante.fr"
+    newer = tmp_path / "Extraction_Correspondance_MSSante_suivante.txt"
+    lines = SAMPLE.read_text(encoding="utf-8").splitlines()
+    kept = [x for x in lines if "|10000000074|" not in x and "|10000000082|" not in x]  # two boxes closed since
+    newer.write_text("\n".join(kept) + "\n", encoding="utf-8")
+    partial = await import_annuaire(hub, newer, keep_missing=True)
+    assert partial.removed == 0 and (await addresses(hub))["10000000074"] == "helene.dubois@medecin.mssante.fr"
+    report = await import_annuaire(hub, newer)
+    found = await addresses(hub)
+    assert report.removed == 1 and "1 adresse(s) retirée(s)" in report.summary_fr()
+    assert found["10000000074"] is None  # the Annuaire gave it, and lists it no more: answers must not go there
+    assert found["10000000082"] == "marc.lefevre@medecin.mssante.fr"  # the SPSTI's own directory gave this one
+    assert found["10000000090"] == "jeanne.petit@cpam-demo.mssante.fr"  # still listed
+    header_only = tmp_path / "Extraction_vide.txt"
+    header_only.write_text(lines[0] + "\n", encoding="utf-8")
+    await import_annuaire(hub, header_only)
+    assert (await addresses(hub))["10000000090"] == "jeanne.petit@cpam-demo.mssante.fr"  # an empty file removes none

@@ -33,8 +33,12 @@ def register(sub: Any) -> None:
                     "(Extraction_Correspondance_MSSante_*.txt, séparateur « | », voir schemas/annuaire/ ; ou "
                     "l'archive .zip telle que l'ANS la publie) et "
                     "renseigne l'adresse MSSanté des praticiens de l'annuaire par leur RPPS. Les RPPS inconnus "
-                    "sont comptés, jamais créés ; les praticiens absents de l'extraction gardent leur adresse.")
+                    "sont comptés, jamais créés. Une adresse donnée par une extraction précédente et absente de "
+                    "celle-ci est retirée (la boîte a été fermée) ; une adresse venue de practitioners.csv est "
+                    "gardée.")
     ann.add_argument("file", type=Path, help="le fichier d'extraction (texte, ou archive .zip)")
+    ann.add_argument("--keep-missing", action="store_true",
+                     help="fichier partiel : garder les adresses des praticiens absents du fichier")
     ann.set_defaults(func=run_import_annuaire)
     exp = verbs.add_parser("export", help="exporter l'annuaire en fichiers CSV (même format que l'import)")
     exp.add_argument("path", type=Path, help="dossier de destination (créé au besoin)")
@@ -66,7 +70,8 @@ def run_import_annuaire(args: argparse.Namespace) -> int:
 
     async def body(hub: Hub) -> int:
         try:
-            report = await import_annuaire(hub, args.file, progress=sys.stderr.isatty())
+            report = await import_annuaire(hub, args.file, progress=sys.stderr.isatty(),
+                                           keep_missing=args.keep_missing)
         except AnnuaireFormatError as exc:
             return fail(f"{args.file} : {exc}")
         print(report.summary_fr())

@@ -1,12 +1,15 @@
 """``guichet directory import-annuaire FILE``: MSSanté addresses from the Annuaire Santé public extraction.
 
-Contract: ``await import_annuaire(hub, path, progress=False)`` reads the ANS extraction of MSSanté mailboxes
-(``Extraction_Correspondance_MSSante_*.txt``: UTF-8, ``|``-separated, one header line, 31 columns; a sample is
-``schemas/annuaire/``; or the ``.zip`` archive holding it, as the ANS serves it) as a stream, and sets
-``Practitioner.mssante`` for the directory's practitioners by RPPS.
+Contract: ``await import_annuaire(hub, path, progress=False, keep_missing=False)`` reads the ANS extraction of
+MSSanté mailboxes (``Extraction_Correspondance_MSSante_*.txt``: UTF-8, ``|``-separated, one header line, 31
+columns; a sample is ``schemas/annuaire/``; or the ``.zip`` archive holding it, as the ANS serves it) as a
+stream, and sets ``Practitioner.mssante`` for the directory's practitioners by RPPS.
 Only personal boxes (``Type de BAL`` ``PER``) held under an RPPS (``Type Identifiant PP`` ``8``) count; the first
-address of an RPPS wins (later ones are counted as ``extra_addresses``). Unknown RPPS are counted, never created;
-practitioners absent from the extraction keep what they had. Columns are found by their header names (positions
+address of an RPPS wins (later ones are counted as ``extra_addresses``). Unknown RPPS are counted, never created.
+The extraction is the national list: an address it gave earlier (``mssante_source`` ``annuaire``) and no longer
+lists is removed (``removed``: the box was closed, answers must not go there), unless ``keep_missing`` (a partial
+file) or the file lists no personal box at all; an address from the SPSTI's own practitioners.csv (``directory``)
+is never removed here. Columns are found by their header names (positions
 of the 2024 layout as a fallback). One transaction; one audit entry. Returns an :class:`AnnuaireReport`. Only
 the first four columns are read: names and places of the extraction never leave this function.
 """
@@ -47,6 +50,7 @@ class AnnuaireReport:
     persons: int = 0  # personal boxes under an RPPS
     updated: int = 0
     unchanged: int = 0
+    removed: int = 0  # addresses the extraction gave before and no longer lists
     unknown_rpps: int = 0  # RPPS not in the directory (counted once each)
     extra_addresses: int = 0  # further boxes of an RPPS already seen
     other_boxes: int = 0  # organisational, applicative, practice boxes; ADELI holders
@@ -55,6 +59,7 @@ class AnnuaireReport:
     def summary_fr(self) -> str:
         return (f"Annuaire Santé (MSSanté) — {self.lines} ligne(s) lue(s), {self.persons} boîte(s) personnelle(s) "
                 f"sous RPPS : {self.updated} praticien(s) mis à jour, {self.unchanged} déjà à jour, "
+                f"{self.removed} adresse(s) retirée(s) (absentes de l'extraction), "
                 f"{self.unknown_rpps} RPPS inconnu(s) de l'annuaire (non créés), {self.extra_addresses} adresse(s) "
                 f"supplémentaire(s) ignorée(s), {self.other_boxes} autre(s) boîte(s) ignorée(s), "
                 f"{self.bad_lines} ligne(s) illisible(s)")
@@ -149,13 +154,15 @@ def _read_with_progress(path: Path, report: AnnuaireReport, progress: bool) -> d
         return read_addresses(path, report, bar)
 
 
-async def import_annuaire(hub: Hub, path: Path, progress: bool = False) -> AnnuaireReport:
+async def import_annuaire(hub: Hub, path: Path, progress: bool = False, keep_missing: bool = False
+                          ) -> AnnuaireReport:
     report = AnnuaireReport()
     found = await asyncio.to_thread(_read_with_progress, path, report, progress)
     async with hub.db.session() as session, session.begin():
-        known = {rpps: (pid, current) for pid, rpps, current in (await session.execute(
-            select(Practitioner.id, Practitioner.rpps, Practitioner.mssante))).all()}
-        changes = []
+        rows = (await session.execute(select(Practitioner.id, Practitioner.rpps, Practitioner.mssante,
+                                             Practitioner.mssante_source))).all()
+        known = {rpps: (pid, current) for pid, rpps, current, _ in rows}
+        changes: list[dict[str, Any]] = []
         for rpps, address in found.items():
             entry = known.get(rpps)
             if entry is None:
@@ -163,10 +170,15 @@ async def import_annuaire(hub: Hub, path: Path, progress: bool = False) -> Annua
             elif entry[1] == address:
                 report.unchanged += 1
             else:
-                changes.append({"id": entry[0], "mssante": address})
+                changes.append({"id": entry[0], "mssante": address, "mssante_source": "annuaire"})
+        if found and not keep_missing:
+            gone = [{"id": pid, "mssante": None, "mssante_source": None} for pid, rpps, current, source in rows
+                    if source == "annuaire" and current and rpps not in found]
+            report.removed = len(gone)
+            changes += gone
         for start in range(0, len(changes), BATCH):
             await session.execute(update(Practitioner), changes[start:start + BATCH])
-        report.updated = len(changes)
+        report.updated = len(changes) - report.removed
         await hub.audit.record(session, actor=Actor("cli", "cli"), action="import", entity_type="Directory",
                                detail=report.summary_fr()[:300])
     return report

@@ -103,6 +103,7 @@ def _practitioner(raw: dict[str, str], lookup: dict[str, Any]) -> dict[str, Any]
            "role": role, "team_id": _ref(lookup, "team", raw["team"], "team"), "absent_until": absent}
     if "mssante" in raw:
         row["mssante"] = mssante_address(raw["mssante"])
+        row["mssante_source"] = "directory" if row["mssante"] else None
     return row
 
 

@@ -46,6 +46,7 @@ class Practitioner(Base):
     absent_until: Mapped[date | None] = mapped_column(Date)
     delegate_id: Mapped[int | None] = mapped_column(ForeignKey("practitioners.id"))
     mssante: Mapped[str | None] = mapped_column(String(254))  # secure-mail address (directory or Annuaire Santé)
+    mssante_source: Mapped[str | None] = mapped_column(String(10))  # "directory" (practitioners.csv) or "annuaire"
 
     @property
     def display_name(self) -> str:
