@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
+from hub import clock
 from hub.accounts import add_user, hash_password_async
 from hub.audit import Actor
 from hub.core import Hub
@@ -72,7 +73,7 @@ async def load_demo(hub: Hub) -> list[DemoLogin]:
         for login in DEMO_LOGINS:
             await add_user(session, login.email, login.role, DEMO_PASSWORD, RPPS.get(login.email),
                            password_hash=await _demo_password_hash())
-    actor, today = Actor("demo", "cli"), date.today()
+    actor, today = Actor("demo", "cli"), clock.today()
     gp = Requester(kind="gp", name="Dr Hélène Dubois", email="dr.dubois@medecins-demo.fr", rpps="10000000074")
     drafts = [
         RequestDraft(event="coordination-request", channel="email", source_key="demo:1", requester=gp, trust="verified",

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
+from hub import clock
 from hub.audit import Actor
 from hub.core import Hub
 from hub.intake import ConsentStatement, EmployerRef, Person, RequestDraft, Requester, WorkStoppage
@@ -73,7 +74,7 @@ async def worker_form_request(hub: Hub, kind: str = "worker", event: str = "pre-
         worker=Person(family_name="Lemoine", given_names="Claire", birth_date=date(1980, 1, 2),
                       email="claire@example.org"),
         employer=EmployerRef(siret="04423065100018"), stoppage=WorkStoppage(start=date(2026, 8, 1)),
-        consent=ConsentStatement(decision="permit", channel="web", given_on=date.today() - timedelta(days=1),
+        consent=ConsentStatement(decision="permit", channel="web", given_on=clock.today() - timedelta(days=1),
                                  declared_by="worker" if kind == "worker" else "third-party"), trust="form")
     result = await hub.intake.submit(draft, Actor("test", "test"))
     await place(hub, result.request_id, assigned_practitioner_id=(await practitioner(hub, "anne")).id)

@@ -17,6 +17,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
+from hub import clock
 from hub.core import Hub
 from hub.demo import EXAMPLE_DIRECTORY
 from hub.directory.importer import import_directory
@@ -98,7 +99,7 @@ async def get_token(http: aiohttp.ClientSession, base: str, client: Client, scop
 
 def example(event: str, today: date | None = None, header_id: str | None = None) -> dict[str, Any]:
     """The schema's example Bundle for ``event`` with dates moved around ``today`` and a fresh MessageHeader id."""
-    today = today or date.today()
+    today = today or clock.today()
     data: dict[str, Any] = copy.deepcopy(json.loads((EXAMPLES / f"{event}.json").read_text(encoding="utf-8")))
     for entry in data["entry"]:
         res = entry["resource"]

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
 from bs4 import BeautifulSoup
 from sqlalchemy import func, select
 
+from hub import clock
 from hub.core import Hub
 from hub.store.models import Request
 
-TODAY = date.today()
+TODAY = clock.today()
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 

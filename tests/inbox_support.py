@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from hub import clock
 from hub.audit import Actor
 from hub.core import Hub
 from hub.inbox.access import Viewer, load_viewer
@@ -35,7 +36,7 @@ async def team_id(hub: Hub, code: str) -> int:
 async def viewer(hub: Hub, email: str, today: date | None = None) -> Viewer:
     async with hub.db.session() as session:
         user = (await session.execute(select(User).where(User.email == email))).scalar_one()
-        return await load_viewer(session, user, today or date.today())
+        return await load_viewer(session, user, today or clock.today())
 
 
 async def new_request(hub: Hub, *, family: str = "Martin", given: str = "Jean", siret: str | None = None,

@@ -6,13 +6,14 @@ from __future__ import annotations
 import copy
 import json
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
 import pytest
 from bs4 import BeautifulSoup
 
+from hub import clock
 from hub.audit import Actor
 from hub.consent import followup
 from hub.consent import recommendations as reco
@@ -35,7 +36,7 @@ def consent_body(task_id: str, purpose: str = "exchange-cpts-dac", kind: str = "
                               "code": "patient-privacy"}]},
         "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
         "policyRule": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "OPTIN"}]},
-        "dateTime": (date.today() - timedelta(days=1)).isoformat(),
+        "dateTime": (clock.today() - timedelta(days=1)).isoformat(),
         "provision": {"type": kind, "purpose": [{"system": "urn:guichet:consent-purpose", "code": purpose}],
                       "data": [{"meaning": "related", "reference": {"reference": f"Task/{task_id}"}}]}}).encode()
 

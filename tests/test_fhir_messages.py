@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
 import pytest
 from sqlalchemy import func, select
 
+from hub import clock
 from hub.core import Hub
 from hub.store.models import Message, Practitioner, Request, Thread
 from tests.fhir_support import (  # noqa: F401 - directory_hub_fixture is a fixture
@@ -224,12 +225,12 @@ LAW_CASES: list[tuple[str, str, Mutation, str, str]] = [
      "ServiceRequest.requester", "L4624-2-4"),
     ("stoppage of 30 days or less", "pre-return-visit-request",
      lambda b: resource(b, "Observation").update(effectivePeriod={
-         "start": (date.today() - timedelta(days=10)).isoformat(),
-         "end": (date.today() + timedelta(days=10)).isoformat()}), "Observation.effectivePeriod.end", "30 jours"),
+         "start": (clock.today() - timedelta(days=10)).isoformat(),
+         "end": (clock.today() + timedelta(days=10)).isoformat()}), "Observation.effectivePeriod.end", "30 jours"),
     ("no consent from a GP's request", "pre-return-visit-request", lambda b: _drop(b, "Consent"),
      "Bundle.entry.resource.ofType(Consent)", "consentement"),
     ("consent dated in the future", "coordination-request",
-     lambda b: resource(b, "Consent").update(dateTime=(date.today() + timedelta(days=3)).isoformat()),
+     lambda b: resource(b, "Consent").update(dateTime=(clock.today() + timedelta(days=3)).isoformat()),
      "Consent.dateTime", "futur"),
 ]
 
@@ -315,8 +316,8 @@ async def test_a_message_accepted_earlier_keeps_its_answer_when_the_law_would_no
     client = await add_client(directory_hub)
     grant = AccessGrant(client.id, "Logiciel CPTS", "CPTS-NANTES-NORD", ())
     raw = json.dumps(example("pre-return-visit-request")).encode()
-    first = await process_message(directory_hub, grant, raw, Actor("t"), date.today())
-    two_months_later = date.today() + timedelta(days=60)  # the arrêt is over by then
+    first = await process_message(directory_hub, grant, raw, Actor("t"), clock.today())
+    two_months_later = clock.today() + timedelta(days=60)  # the arrêt is over by then
     again = await process_message(directory_hub, grant, raw, Actor("t"), two_months_later)
     assert task_of(again)["id"] == task_of(first)["id"]
     with pytest.raises(FhirError) as refused:

@@ -4,12 +4,13 @@ through keyed hashes only."""
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import event, select, text, update
 
+from hub import clock
 from hub.core import Hub
 from hub.inbox import actions, boxes, search, threads
 from hub.inbox.errors import Conflict, Forbidden, Invalid, NotFound
@@ -52,7 +53,7 @@ async def test_visibility_matrix(demo_hub: Hub) -> None:
     e1, pdp = await team_id(hub, "NTS-E1"), await team_id(hub, "NTS-PDP")
     async with hub.db.session() as session, session.begin():  # Luc (another centre) is away; Anne stands in
         await session.execute(update(Practitioner).where(Practitioner.id == luc.id)
-                              .values(absent_until=date.today() + timedelta(days=10), delegate_id=anne.id))
+                              .values(absent_until=clock.today() + timedelta(days=10), delegate_id=anne.id))
     cases = {}
     layouts: dict[str, dict[str, Any]] = {
         "mine": {"assigned_practitioner_id": anne.id, "assigned_team_id": e1},
@@ -86,7 +87,7 @@ async def test_visibility_matrix(demo_hub: Hub) -> None:
         await boxes.browse(hub, await viewer(hub, ANNE), "triage")
     assert await _todo_ids(hub, ADMIN) == set()
     # the absence ends: Anne no longer sees Luc's requests
-    later = await viewer(hub, ANNE, today=date.today() + timedelta(days=11))
+    later = await viewer(hub, ANNE, today=clock.today() + timedelta(days=11))
     with pytest.raises(NotFound):
         await threads.open_thread(hub, later, cases["delegated"])
 

@@ -4,13 +4,14 @@ counts, valid R4), and the refusals the FHIR API records for the indicators."""
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 
 import aiohttp
 import pytest
 from fhir.resources.R4B.measurereport import MeasureReport
 from sqlalchemy import select
 
+from hub import clock
 from hub.core import Hub
 from hub.store.models import IntakeRefusal
 from tests.fhir_support import add_client, directory_hub_fixture, example, get_token  # noqa: F401 - fixture
@@ -73,7 +74,7 @@ async def test_a_refusal_by_the_law_is_counted(directory_hub: Hub) -> None:
     grant = AccessGrant(client.id, "Logiciel CPTS", "CPTS-NANTES-NORD", ())
     raw = json.dumps(example("pre-return-visit-request")).encode()
     with pytest.raises(FhirError) as refused:
-        await process_message(directory_hub, grant, raw, Actor("t"), date.today() + timedelta(days=60))
+        await process_message(directory_hub, grant, raw, Actor("t"), clock.today() + timedelta(days=60))
     assert refused.value.status == 422
     async with directory_hub.db.session() as session:
         rows = (await session.execute(select(IntakeRefusal))).scalars().all()

@@ -3,11 +3,12 @@ outgoing email committed with the request (real database, no connector in the wa
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
+from hub import clock
 from hub.audit import Actor
 from hub.core import Hub
 from hub.intake import ConsentStatement, EmployerRef, Person, RequestDraft, Requester, WorkStoppage
@@ -16,7 +17,7 @@ from hub.intake.law import ON_VIOLATION, RULES
 from hub.store.models import OutboxItem, Request, RoutingDecision
 from tests.protect_support import routing_text, triage_of
 
-TODAY = date.today()
+TODAY = clock.today()
 ACTOR = Actor("test", "test")
 CONSENT = ConsentStatement(decision="permit", given_on=TODAY, channel="oral", declared_by="third-party")
 

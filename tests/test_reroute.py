@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, update
 
+from hub import clock
 from hub.accounts import add_user
 from hub.audit import Actor, verify_chain
 from hub.cli import main
@@ -36,7 +37,7 @@ async def submit(hub: Hub, key: str, siret: str, event: str = "coordination-requ
         subject="Demande", reason="Texte clinique confidentiel",
         worker=Person(family_name="Salarié", given_names="Test", residence_commune="44109"),
         employer=EmployerRef(siret=siret),
-        consent=ConsentStatement(decision="permit", given_on=date.today(), channel="oral", declared_by="third-party"))
+        consent=ConsentStatement(decision="permit", given_on=clock.today(), channel="oral", declared_by="third-party"))
     return (await hub.intake.submit(draft, Actor("test", "test"))).request_id
 
 

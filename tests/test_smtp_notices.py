@@ -4,11 +4,11 @@ that find their address and threading headers by themselves."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from sqlalchemy import select
 
+from hub import clock
 from hub.audit import Actor
 from hub.core import Hub
 from hub.intake import ConsentStatement, EmployerRef, MessageDraft, Person, RequestDraft, Requester
@@ -31,7 +31,7 @@ async def submit(hub: Hub, siret: str | None, channel: str = "email", trust: str
     draft = RequestDraft(event="coordination-request", channel=channel, source_key=f"test:{new_id()}", trust=trust,
                          requester=GP, subject="Kerbrat", reason=TEXT, worker=WORKER,
                          employer=EmployerRef(siret=siret) if siret else None, rfc822_id="<gp-1@medecins-demo.fr>",
-                         consent=ConsentStatement(given_on=date.today(), channel="oral", declared_by="third-party"),
+                         consent=ConsentStatement(given_on=clock.today(), channel="oral", declared_by="third-party"),
                          **flags)
     result = await hub.intake.submit(draft, Actor("test"))
     return result.thread_id, result.reference

@@ -18,6 +18,7 @@ from aiohttp import web
 from connectors.fhir_api.http_common import authenticate
 from connectors.fhir_api.outcome import fhir_response, one
 from connectors.fhir_api.routes_fhir import fhir_handler
+from hub import clock
 from hub.indicators import IndicatorError, Indicators
 from hub.indicators.report import Cell, Report
 from hub.web.keys import HUB
@@ -97,7 +98,7 @@ async def evaluate_measure(request: web.Request) -> web.Response:
         raise one(400, "required", "periodStart", "Paramètres periodStart et periodEnd requis (AAAA-MM-JJ).",
                   "Parameters periodStart and periodEnd are required (YYYY-MM-DD).", "search-parameter")
     try:
-        report = await request.app[INDICATORS].report(query, datetime.now(UTC).date(), structure_id=grant.structure_id)
+        report = await request.app[INDICATORS].report(query, clock.today(), structure_id=grant.structure_id)
     except IndicatorError as exc:
         raise one(400, "invalid", "periodStart", exc.message, "Invalid period: periodStart and periodEnd are "
                   "YYYY-MM-DD dates, start before end, at most five years.", "search-parameter") from exc

@@ -24,6 +24,7 @@ from connectors.fhir_api.http_common import (
 from connectors.fhir_api.messaging import process_message
 from connectors.fhir_api.outcome import FhirError, error_response, fhir_response, one
 from connectors.fhir_api.resources import searchset
+from hub import clock
 from hub.client_tasks import TASK_STATUSES
 from hub.web.keys import HUB
 
@@ -58,7 +59,7 @@ def fhir_handler(handler: Handler) -> Handler:
 async def process(request: web.Request) -> web.Response:
     grant = await authenticate(request, "system/Bundle.write")
     raw = await read_fhir_body(request)
-    answer = await process_message(request.app[HUB], grant, raw, actor_of(request, grant), date.today(),
+    answer = await process_message(request.app[HUB], grant, raw, actor_of(request, grant), clock.today(),
                                    request.app[MAX_ENTRIES_KEY])
     return fhir_response(answer)
 

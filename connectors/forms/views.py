@@ -14,10 +14,9 @@ import logging
 import math
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 import aiohttp_jinja2
 import jinja2
@@ -41,6 +40,7 @@ from connectors.forms.guard import (
     client_address,
 )
 from connectors.forms.uploads import Limits, TooLarge, read_form, size_fr
+from hub import clock
 from hub.audit import Actor
 from hub.consent.followup import choices as consent_choices
 from hub.consent.followup import decide as consent_decide
@@ -51,7 +51,7 @@ from hub.notices import follow_up_path
 from hub.scale.ratelimit import Limit
 
 log = logging.getLogger(__name__)
-PARIS = ZoneInfo("Europe/Paris")
+PARIS = clock.PARIS
 JINJA: web.AppKey[jinja2.Environment] = web.AppKey("forms_jinja", jinja2.Environment)
 FIELD_LABELS = {
     "requester_kind": "Qui fait la demande", "requester_partner": "Organisme partenaire",
@@ -67,7 +67,7 @@ FIELD_LABELS = {
 
 
 def today_paris() -> date:
-    return datetime.now(PARIS).date()
+    return clock.today()
 
 
 @dataclass

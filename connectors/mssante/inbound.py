@@ -12,7 +12,6 @@ when the sender asked for one (see ``reports.mdn_wanted``) and the message was n
 
 from __future__ import annotations
 
-from datetime import date
 from typing import TYPE_CHECKING
 
 from connectors.mssante import convert, reports
@@ -20,6 +19,7 @@ from connectors.mssante.config import MssanteConfig
 from connectors.mssante.xdm import XdmLimits
 from connectors.smtp.loops import classify
 from connectors.smtp.parse import ParsedMail, parse_mail
+from hub import clock
 from hub.audit import Actor
 from hub.outbox import OutboundEmail
 
@@ -55,7 +55,7 @@ class Inbound:
             created, outcome = result.created, "message"
         else:
             sender = await self.hub.directory.mssante_sender(mail.from_addr) if mail.from_addr else None
-            draft = convert.request_draft(mail, raw, headers, disposition, sender, date.today(), self.limits)
+            draft = convert.request_draft(mail, raw, headers, disposition, sender, clock.today(), self.limits)
             submitted = await self.hub.intake.submit(draft, actor)
             thread_id, created, outcome = submitted.thread_id, submitted.created, "request"
         to = reports.mdn_wanted(headers, mail.from_addr)

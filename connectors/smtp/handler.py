@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import date
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -26,6 +25,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from connectors.smtp import authres, convert, shape
 from connectors.smtp.loops import classify
 from connectors.smtp.parse import ParsedMail, parse_mail
+from hub import clock
 from hub.audit import Actor
 from hub.bounces import PREFIX as VERP_PREFIX
 from hub.config import Settings
@@ -128,7 +128,7 @@ class IntakeHandler:
             return f"250 2.0.0 OK: added to thread {result.thread_id}"
         rpps = None if mail.broken else convert.extract.find_rpps(mail.text)
         sender = await self.hub.directory.known_sender(mail.from_addr, rpps)
-        draft = convert.request_draft(mail, raw, disposition, mail_from, sender, date.today(), trust)
+        draft = convert.request_draft(mail, raw, disposition, mail_from, sender, clock.today(), trust)
         submitted = await self.hub.intake.submit(draft, actor)
         return f"250 2.0.0 OK: {submitted.reference}"
 

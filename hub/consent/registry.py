@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub import clock
 from hub.audit import Actor, AuditLog
 from hub.consent.identity import worker_key as compute_key
 from hub.consent.purposes import CHANNEL_FR, CHANNELS, DECISION_FR, DECISIONS, PURPOSE_FR, PURPOSES
@@ -97,7 +98,7 @@ def validate(purpose: str, decision: str, channel: str, on: date | None) -> None
         raise Invalid(f"Décision inconnue : « {decision[:20]} ». Décisions possibles : {', '.join(DECISIONS)}.")
     if channel not in CHANNELS:
         raise Invalid(f"Canal inconnu : « {channel[:20]} ». Canaux possibles : {', '.join(CHANNELS)}.")
-    if on is not None and on > utcnow().date():
+    if on is not None and on > clock.today():
         raise Invalid("La date de la décision ne peut pas être dans le futur.")
 
 

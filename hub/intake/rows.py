@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub import clock
 from hub.crypto.lookup import LookupHasher
 from hub.intake.drafts import TRUST_LEVELS, AttachmentDraft, RequestDraft
 from hub.store.models import Attachment, ConsentRecord, Message, new_id, utcnow
@@ -69,7 +70,7 @@ def add_consent(sealer: Sealer, hasher: LookupHasher, session: AsyncSession, dra
     session.add(ConsentRecord(
         id=record_id, worker_digest=hasher.digest("worker", ident), request_id=request_id,
         purpose=draft.event, decision=consent.decision,
-        given_on=(consent.given_on or utcnow().date()).isoformat(), channel=consent.channel,
+        given_on=(consent.given_on or clock.today()).isoformat(), channel=consent.channel,
         declared_by=consent.declared_by, data_key_id=key.id,
         details_enc=sealer.seal_json(key, "consents", record_id, "details",
                                               {"requester": draft.requester.name,

@@ -30,6 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub import clock
 from hub.audit import Actor, AuditLog
 from hub.consent.intake import on_intake
 from hub.crypto.lookup import LookupHasher
@@ -131,7 +132,7 @@ class IntakeService:
 
     # -- new requests -------------------------------------------------------------------------------
     async def submit(self, draft: RequestDraft, actor: Actor, today: date | None = None) -> IntakeResult:
-        violations = check_request(draft, today or date.today())
+        violations = check_request(draft, today or clock.today())
         if violations and consequence(draft.channel) == REFUSE:
             earlier = await self.accepted(draft.source_key)  # accepted earlier (say, yesterday): its answer stands
             if earlier is None:

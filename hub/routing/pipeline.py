@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub import clock
 from hub.routing.model import Decision, RoutingFacts
 from hub.routing.rules import RULES, EmployerBySiret, Refiner, Rule, Triage
 
@@ -106,7 +107,7 @@ class Router:
         return [r.name for r in self.finders] + [r.name for r in self.refiners]
 
     async def route(self, session: AsyncSession, facts: RoutingFacts, today: date | None = None) -> Decision:
-        today = today or date.today()
+        today = today or clock.today()
         decision: Decision | None = None
         for finder in self.finders:
             decision = await finder.decide(session, facts)

@@ -21,6 +21,7 @@ import jinja2
 from aiohttp import web
 from multidict import MultiDictProxy
 
+from hub import clock
 from hub.inbox.access import Viewer, load_viewer
 from hub.inbox.task_status import BOX_LABELS, STATUS_LABELS, status_label
 from hub.intake.service import requester_label
@@ -89,7 +90,7 @@ async def authenticate(request: web.Request, json_api: bool, any_stage: bool = F
                                     content_type="application/json")
         raise web.HTTPSeeOther("/inbox/mfa")
     async with hub.db.session() as session:
-        viewer = await load_viewer(session, info.user, date.today(), hub.rights)
+        viewer = await load_viewer(session, info.user, clock.today(), hub.rights)
     request[WHO] = (info, viewer)
     return info, viewer
 

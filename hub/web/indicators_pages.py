@@ -15,6 +15,7 @@ from urllib.parse import quote, urlencode
 
 from aiohttp import web
 
+from hub import clock
 from hub.indicators import VIEWER_ROLES, IndicatorError, Indicators
 from hub.indicators.charts import bar_chart
 from hub.indicators.period import DIMENSION_LABELS, MONTHS_FR, month, quarter, year_period
@@ -45,7 +46,7 @@ def _query(request: web.Request) -> dict[str, str]:
 
 
 async def _report(request: web.Request) -> Report:
-    return await request.app[INDICATORS].report(_query(request), date.today())
+    return await request.app[INDICATORS].report(_query(request), clock.today())
 
 
 def _shortcuts(today: date, by: str) -> list[tuple[str, str]]:
@@ -64,7 +65,7 @@ def _shortcuts(today: date, by: str) -> list[tuple[str, str]]:
 
 async def page(request: web.Request) -> web.Response:
     info = await _who(request, html=True)
-    today = date.today()
+    today = clock.today()
     query = _query(request)
     by = query.get("by", "channel")
     context = {"csrf_token": info.csrf_token, "email": info.user.email, "dimensions": DIMENSION_LABELS,
