@@ -85,7 +85,7 @@ async def test_gp_message_with_pdf_becomes_a_request_answered_by_mssante(
         assert [a.content_type for a in atts] == ["application/pdf"] and atts[0].size == len(PDF)
         # flagged processed on the server only after the commit: \Seen plus our keyword
         await wait_until(lambda: _flagged(dovecot, 1), timeout=10)
-        assert "$GuichetTraite" in dovecot.keywords()
+        await wait_until(lambda: _keyword_listed(dovecot), timeout=10)  # Dovecot writes its keyword file apart
         # the acknowledgement and the MDN leave by MSSanté submission with the BAL's certificate
         await wait_until(lambda: _arrived(submission, 2), timeout=20)
         assert set(submission.handler.peers) == {BAL}
@@ -163,6 +163,10 @@ async def _count(hub: Hub, n: int) -> bool:
 async def _flagged(dovecot: Dovecot, n: int) -> bool:
     flags = await asyncio.to_thread(dovecot.flags)
     return len([f for f in flags if "S" in f]) >= n
+
+
+async def _keyword_listed(dovecot: Dovecot) -> bool:
+    return "$GuichetTraite" in await asyncio.to_thread(dovecot.keywords)
 
 
 async def _arrived(submission: Submission, n: int) -> bool:
