@@ -32,7 +32,7 @@ from hub.web.keys import HUB
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
 JINJA_KEY: web.AppKey[jinja2.Environment] = web.AppKey("inbox_jinja", jinja2.Environment)
-WHO = "inbox_who"  # request key: (SessionInfo, Viewer) of the authenticated caller (for the error middleware)
+WHO: web.RequestKey[tuple[SessionInfo, Viewer]] = web.RequestKey("inbox_who")  # the caller (for the error middleware)
 EVENT_LABELS = {"pre-return-visit-request": "Demande de visite de pré-reprise", "pdp-referral": "Saisine PDP",
                 "coordination-request": "Demande de coordination", "reply": "Réponse"}
 CAUSE_LABELS = {"illness": "maladie", "work-accident": "accident du travail",

@@ -17,7 +17,7 @@ from hub.web.inbox_common import WHO, json_error, render
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Recover = Callable[[InboxError], Awaitable[web.StreamResponse]]
-RECOVER = "inbox_recover"
+RECOVER: web.RequestKey[Recover] = web.RequestKey("inbox_recover")
 
 
 @web.middleware
