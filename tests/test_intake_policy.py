@@ -115,3 +115,22 @@ async def test_a_group_commit_with_the_same_key_twice_creates_one_request(demo_h
     assert [r.created for r in results] == [True, True, False, True, False]
     assert results[0].request_id == results[2].request_id and results[1].request_id == results[4].request_id
     assert await count(demo_hub, Request) == before + 3
+
+
+@pytest.mark.parametrize("channel", ["email", "mssante"])
+async def test_a_consent_dated_in_the_future_by_email_goes_to_triage_and_is_not_recorded(
+        demo_hub: Hub, channel: str) -> None:
+    """The law check sends it to triage with the reason; the registry must not then refuse the whole request (the
+    sender would be told to retry a message that can never be stored)."""
+    from hub.store.models import ConsentDecision
+
+    tomorrow = ConsentStatement(decision="permit", given_on=TODAY + timedelta(days=1), channel="email",
+                                declared_by="third-party")
+    before = await count(demo_hub, ConsentDecision)
+    result = await demo_hub.intake.submit(gp_request(channel, "future", consent=tomorrow), ACTOR)
+    assert result.created and result.in_triage
+    assert [v.code for v in result.violations] == ["consent-date-future"]
+    async with demo_hub.db.session() as session:
+        request = await session.get(Request, result.request_id)
+    assert request is not None and "futur" in (await triage_of(demo_hub, request) or "")
+    assert await count(demo_hub, ConsentDecision) == before  # nothing recorded from a statement the law refused

@@ -4,7 +4,9 @@ Contract: ``await on_intake(hub, session, draft, request_id, actor)`` (called by
 transaction that stores the request) keeps the request's keyed worker identity (``consent_subjects``) and, when
 the draft carries a consent statement, records it for the purposes it names (``ConsentStatement.purposes``; else
 the purposes this request serves, ``intake_purposes``): ``permit`` is ``consent``, ``deny`` is ``objection``; its
-channel maps to the registry's (web → form, fhir → api, email → email, oral/paper → in-person).
+channel maps to the registry's (web → form, fhir → api, email → email, oral/paper → in-person). A statement the
+registry cannot take (dated in the future) is not recorded: the law checks (``hub.intake.law``) already refused
+the request or sent it to triage with that reason, and it must not make the whole request fail.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.audit import Actor
 from hub.consent.identity import worker_key
 from hub.consent.purposes import PURPOSES, reply_purpose
-from hub.consent.registry import ConsentDeps, record
+from hub.consent.registry import ConsentDeps, record, validate
+from hub.inbox.errors import Invalid
 from hub.intake.drafts import RequestDraft
 from hub.store.models import ConsentSubject
 
@@ -38,9 +41,14 @@ async def on_intake(hub: ConsentDeps, session: AsyncSession, draft: RequestDraft
         return
     named = [p for p in getattr(statement, "purposes", ()) or () if p in PURPOSES]
     purposes = named or intake_purposes(draft)
+    decision = "consent" if statement.decision == "permit" else "objection"
+    channel = CHANNEL_MAP.get(statement.channel, "form")
+    try:
+        validate(purposes[0] if purposes else PURPOSES[0], decision, channel, statement.given_on)
+    except Invalid:
+        return
     by = "le salarié" if statement.declared_by == "worker" else f"déclaré par le demandeur ({draft.requester.name})"
     for purpose in purposes:
         await record(hub, session, worker_key=key, purpose=purpose,
-                     decision="consent" if statement.decision == "permit" else "objection",
-                     channel=CHANNEL_MAP.get(statement.channel, "form"), author=by, actor=actor,
+                     decision=decision, channel=channel, author=by, actor=actor,
                      on=statement.given_on, request_id=request_id)
