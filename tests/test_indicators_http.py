@@ -8,12 +8,15 @@ import io
 
 import aiohttp
 
+from hub.config import load_settings
 from hub.core import Hub
+from hub.rights import RightsTable
 from tests.accounts_support import otp_for
 from tests.inbox_support import ADMIN, ANNE, PASSWORD
 from tests.indicators_support import load_march_2026
 
 DIRECTION = "direction@spsti-demo.fr"
+COORDINATOR = "tri@spsti-demo.fr"
 MARCH = "from=2026-03-01&to=2026-03-31"
 
 
@@ -37,10 +40,25 @@ async def test_who_may_read_the_indicators(demo_hub: Hub, start_server) -> None:
         for path in (f"/indicateurs?{MARCH}", f"/api/indicators?{MARCH}", f"/indicateurs/activity.csv?{MARCH}"):
             refused = await physician.get(f"{srv.url}{path}", allow_redirects=False)
             assert refused.status == 403, path
-            assert "réservés à la direction" in await refused.text()
+            assert "ne donne pas accès aux indicateurs" in await refused.text()
     for email in (DIRECTION, ADMIN):
         async with await _login(demo_hub, srv.url, email) as client:
             assert (await client.get(f"{srv.url}/api/indicators?{MARCH}")).status == 200, email
+
+
+async def test_the_rights_table_decides_who_reads_them(demo_hub: Hub, start_server, tmp_path) -> None:
+    """``[roles.<role>] rights`` in guichet.toml: the direction loses the right, the coordination gains it."""
+    toml = tmp_path / "guichet.toml"
+    toml.write_text('[roles.direction]\nrights = []\n[roles.coordinator]\nrights = ["see-requests", "triage", '
+                    '"indicators"]\n', encoding="utf-8")
+    demo_hub.rights = RightsTable.from_settings(load_settings({"GUICHET_HOME": str(tmp_path)}, toml))  # as at start
+    srv = await start_server(demo_hub)
+    async with await _login(demo_hub, srv.url, DIRECTION) as direction:
+        assert (await direction.get(f"{srv.url}/api/indicators?{MARCH}")).status == 403
+        assert (await direction.get(f"{srv.url}/indicateurs?{MARCH}", allow_redirects=False)).status == 403
+    async with await _login(demo_hub, srv.url, COORDINATOR) as coordinator:
+        assert (await coordinator.get(f"{srv.url}/api/indicators?{MARCH}")).status == 200
+        assert (await coordinator.get(f"{srv.url}/indicateurs/backlog.csv?{MARCH}")).status == 200
 
 
 async def test_api_csv_and_page(demo_hub: Hub, start_server) -> None:

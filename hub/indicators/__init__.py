@@ -2,7 +2,8 @@
 
 Contract: ``Indicators(db, settings)`` is built once per app; ``await indicators.report(query, today,
 structure_id=None)`` parses the query (``hub.indicators.period``), computes (``figures``) and masks (``report``);
-raises :class:`IndicatorError` (French message, HTTP status) on bad input. ``VIEWER_ROLES`` may read them.
+raises :class:`IndicatorError` (French message, HTTP status) on bad input. Who may read them is the
+``indicators`` right of ``hub.rights`` (the one rights table), checked by the pages.
 
 A computed report is kept ``settings.cache_seconds`` (default 300; 0 disables it) per (period, breakdown,
 partner), at most ``CACHE_SIZE`` of them, and concurrent asks for the same one share a single computation: a
@@ -26,10 +27,9 @@ from hub.indicators.period import IndicatorError, Period, parse_query
 from hub.indicators.report import Report, build_report
 from hub.store.db import Database
 
-VIEWER_ROLES = ("direction", "admin")
 CACHE_SIZE = 64
 
-__all__ = ["VIEWER_ROLES", "IndicatorError", "IndicatorSettings", "Indicators", "Report"]
+__all__ = ["IndicatorError", "IndicatorSettings", "Indicators", "Report"]
 
 Key = tuple[Period, str, str | None]
 

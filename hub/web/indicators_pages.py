@@ -1,8 +1,9 @@
-"""``/indicateurs`` (HTML, French), its CSV exports and ``GET /api/indicators`` (JSON), for ``VIEWER_ROLES``.
+"""``/indicateurs`` (HTML, French), its CSV exports and ``GET /api/indicators`` (JSON), for the roles that have
+the ``indicators`` right (``hub.rights``: ``direction`` and ``admin`` by default, overridable in guichet.toml).
 
 Contract: ``add_routes(app)`` registers ``GET /indicateurs``, ``GET /indicateurs/{table}.csv``,
-``GET /api/indicators`` and ``/static/indicators.css``. Each handler: who asks (an inbox session whose role is
-``direction`` or ``admin``), then one call to ``Indicators.report``. Anonymous: the page redirects to the login,
+``GET /api/indicators`` and ``/static/indicators.css``. Each handler: who asks (an inbox session whose role has
+the ``indicators`` right), then one call to ``Indicators.report``. Anonymous: the page redirects to the login,
 JSON and CSV answer 401; another role: 403. Bad input (:class:`IndicatorError`): 400 with a French message
 (the page shows it above the period picker). Every answer is ``Cache-Control: no-store``.
 """
@@ -15,7 +16,7 @@ from urllib.parse import quote, urlencode
 
 from aiohttp import web
 
-from hub.indicators import VIEWER_ROLES, IndicatorError, Indicators
+from hub.indicators import IndicatorError, Indicators
 from hub.indicators.charts import bar_chart
 from hub.indicators.period import DIMENSION_LABELS, MONTHS_FR, month, quarter, year_period
 from hub.indicators.report import Report
@@ -24,7 +25,7 @@ from hub.web.inbox_common import STATIC, json_error, render
 from hub.web.keys import HUB
 
 INDICATORS: web.AppKey[Indicators] = web.AppKey("indicators", Indicators)
-FORBIDDEN = "Les indicateurs sont réservés à la direction et aux administrateurs du service."
+FORBIDDEN = "Votre rôle ne donne pas accès aux indicateurs du service."
 
 
 async def _who(request: web.Request, html: bool) -> SessionInfo:
@@ -33,7 +34,7 @@ async def _who(request: web.Request, html: bool) -> SessionInfo:
         if html:
             raise web.HTTPSeeOther(f"/inbox/login?next={quote(request.path_qs, safe='')}")
         raise web.HTTPUnauthorized(text='{"error": "Connexion requise."}', content_type="application/json")
-    if info.user.role not in VIEWER_ROLES:
+    if not request.app[HUB].rights.can(info.user.role, "indicators"):
         if html:
             raise web.HTTPForbidden(text=FORBIDDEN, content_type="text/plain")
         raise web.HTTPForbidden(text=f'{{"error": "{FORBIDDEN}"}}', content_type="application/json")
