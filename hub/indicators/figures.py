@@ -1,6 +1,6 @@
 """The figures of a period, computed by SQL over the stored timestamps (no request is loaded).
 
-Contract: ``await compute(db, settings, period, by, today, structure_id=None) -> Figures``.
+Contract: ``await compute(db, settings, period, by, today, structure_id=None, gp=None) -> Figures``.
 - Cohort: the requests *received* in the period (``created_at``), broken down by ``by`` (channel, partner, team,
   event). For them: received; routed through triage (a routing decision without a recipient) or automatically;
   answered (a first ``reply`` or ``info-request`` sent from the inbox, whenever it came); answered within the
@@ -12,7 +12,9 @@ Contract: ``await compute(db, settings, period, by, today, structure_id=None) ->
 - Backlog: requests received before the end of the period and not closed at its end (whenever received).
 - Refusals by the law checks in the period, per reason (``intake_refusals``), pré-reprise and all kinds.
 - Delivery: outgoing messages queued in the period, per purpose: sent (and sent after a retry), pending, dead.
-``structure_id`` restricts everything to the requests sent by that CPTS/DAC's API clients (its MeasureReport).
+``structure_id`` restricts everything to the requests sent by that CPTS/DAC's API clients (its MeasureReport);
+``gp`` (an RPPS) to the requests the hub attributes to that practitioner (``requests.requester_rpps``, set only
+for an established sender), and their outgoing messages; refusals are not attributed to anyone (none then).
 Five statements (cohort, backlog, refusals ×2, delivery), each an aggregate over index range scans; small
 counts are masked later (``hub.indicators.report``).
 """
@@ -72,6 +74,7 @@ class Figures:
     refusals: list[tuple[str, int, int]]  # reason, pré-reprise, all kinds
     refused: tuple[int, int]  # distinct refused requests: pré-reprise, all kinds
     delivery: list[tuple[str, int, int, int, int]]  # purpose, sent, sent after retry, pending, dead
+    gp: str | None = None  # the RPPS the figures are restricted to
 
 
 def _triage(rd: Any) -> ColumnElement[bool]:
@@ -91,7 +94,7 @@ def _dimension(by: str) -> tuple[Any, Any, list[tuple[Any, Any]]]:
     return column, cast(literal(None), String), []
 
 
-def _base(by: str, structure_id: str | None, *columns: Any) -> Any:
+def _base(by: str, structure_id: str | None, *columns: Any, gp: str | None = None) -> Any:
     key, name, joins = _dimension(by)
     query = select(key.label("key"), name.label("name"), *columns).select_from(Request)
     if by in ("channel", "partner") or structure_id is not None:
@@ -100,6 +103,8 @@ def _base(by: str, structure_id: str | None, *columns: Any) -> Any:
         query = query.outerjoin(target, on)
     if structure_id is not None:
         query = query.where(Thread.client_id.in_(select(ApiClient.id).where(ApiClient.structure_id == structure_id)))
+    if gp is not None:
+        query = query.where(Request.requester_rpps == gp)
     return query
 
 
@@ -120,13 +125,13 @@ async def _calendar(db: Database, period: Period, today: date) -> None:
 
 
 async def compute(db: Database, settings: IndicatorSettings, period: Period, by: str, today: date,
-                  structure_id: str | None = None) -> Figures:
+                  structure_id: str | None = None, gp: str | None = None) -> Figures:
     await _calendar(db, period, today)
     start, end = period.bounds()
     groups: dict[str, Group] = {}
     total = Group(TOTAL, None)
     async with db.session() as session:
-        for row in (await session.execute(_cohort_statement(settings, by, structure_id, start, end))).all():
+        for row in (await session.execute(_cohort_statement(settings, by, structure_id, start, end, gp))).all():
             kind, metric, key, name, n, a, b, c, d, e = row
             if kind == "count":
                 groups[key] = Group(key, name, int(n), int(a or 0), int(b or 0), int(c or 0), int(d or 0),
@@ -134,14 +139,15 @@ async def compute(db: Database, settings: IndicatorSettings, period: Period, by:
             else:
                 target_group = total if key == TOTAL else groups.setdefault(key, Group(key, name))
                 target_group.spread[metric] = (int(n), _num(a), _num(b))
-        for key, name, count in (await session.execute(_backlog_statement(by, structure_id, end))).all():
+        for key, name, count in (await session.execute(_backlog_statement(by, structure_id, end, gp))).all():
             groups.setdefault(key, Group(key, name)).backlog = int(count)
         for attr in ("received", "triaged", "answered", "within_target", "closed", "waiting", "backlog"):
             setattr(total, attr, sum(getattr(g, attr) for g in groups.values()))
-        refusal_rows, refused = await _refusals(session, structure_id, start, end)
-        delivery_rows = await _delivery(session, structure_id, start, end)
+        refusal_rows, refused = ([], (0, 0)) if gp is not None else await _refusals(session, structure_id, start,
+                                                                                       end)
+        delivery_rows = await _delivery(session, structure_id, start, end, gp)
     return Figures(period, by, sorted(groups.values(), key=lambda g: (g.name or g.key)), total, refusal_rows,
-                   refused, delivery_rows)
+                   refused, delivery_rows, gp)
 
 
 def _one(flag: ColumnElement[bool]) -> ColumnElement[Any]:
@@ -149,7 +155,7 @@ def _one(flag: ColumnElement[bool]) -> ColumnElement[Any]:
 
 
 def _cohort_statement(settings: IndicatorSettings, by: str, structure_id: str | None, start: datetime,
-                      end: datetime) -> Any:
+                      end: datetime, gp: str | None = None) -> Any:
     """One statement: per group the counts, and per group and in total the count, median and 90th percentile
     of each duration, from a histogram (group, value → number of requests) with running sums: no per-request
     row leaves the database and no sort runs over more than the histogram."""
@@ -166,7 +172,7 @@ def _cohort_statement(settings: IndicatorSettings, by: str, structure_id: str | 
                    Request.first_answer_at.label("answer_at"), triage.c.t_in.label("t_in"), target.label("target"),
                    (w1.ordinal - w0.ordinal).label("answer_days"), (w2.ordinal - w0.ordinal).label("close_days"),
                    func.round(cast(seconds_between(triage.c.t_in, triage.c.t_out) / 3600.0, Numeric), 1)
-                   .label("triage_hours"))
+                   .label("triage_hours"), gp=gp)
              .outerjoin(triage, triage.c.request_id == Request.id)
              .outerjoin(w0, w0.day == day_of(Request.created_at))
              .outerjoin(w1, w1.day == day_of(Request.first_answer_at))
@@ -197,8 +203,8 @@ def _cohort_statement(settings: IndicatorSettings, by: str, structure_id: str | 
     return union_all(counted, spread_rows)
 
 
-def _backlog_statement(by: str, structure_id: str | None, end: datetime) -> Any:
-    open_at_end = (_base(by, structure_id)
+def _backlog_statement(by: str, structure_id: str | None, end: datetime, gp: str | None = None) -> Any:
+    open_at_end = (_base(by, structure_id, gp=gp)
                    .where(Request.created_at < end, or_(Request.closed_at.is_(None), Request.closed_at >= end))
                    .subquery("open_at_end"))
     return select(open_at_end.c.key, open_at_end.c.name, func.count()).group_by(open_at_end.c.key,
@@ -223,7 +229,7 @@ async def _refusals(session: Any, structure_id: str | None, start: datetime, end
     return [(r, int(p or 0), int(a)) for r, p, a in rows], (int(refused_pre), int(refused_all))
 
 
-async def _delivery(session: Any, structure_id: str | None, start: datetime, end: datetime
+async def _delivery(session: Any, structure_id: str | None, start: datetime, end: datetime, gp: str | None = None
                     ) -> list[tuple[str, int, int, int, int]]:
     o = OutboxItem
     query = (select(o.purpose, _one(o.status == "sent"), _one(and_(o.status == "sent", o.attempts > 1)),
@@ -231,6 +237,8 @@ async def _delivery(session: Any, structure_id: str | None, start: datetime, end
              .where(o.created_at >= start, o.created_at < end).group_by(o.purpose).order_by(o.purpose))
     if structure_id is not None:
         query = query.where(exists().where(Thread.id == o.thread_id, Thread.client_id.in_(_clients_of(structure_id))))
+    if gp is not None:
+        query = query.where(exists().where(Request.thread_id == o.thread_id, Request.requester_rpps == gp))
     return [(p, int(a or 0), int(b or 0), int(c or 0), int(d or 0))
             for p, a, b, c, d in (await session.execute(query)).all()]
 

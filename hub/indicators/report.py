@@ -45,7 +45,8 @@ REASON_LABELS = {
     "consent-channel-unknown": "Canal du consentement inconnu",
 }
 PURPOSE_LABELS = {"ack": "Accusés de réception", "reply": "Réponses", "notify": "Notifications aux médecins",
-                  "confirmation": "Confirmations de formulaire", "info-request": "Demandes de précisions"}
+                  "confirmation": "Confirmations de formulaire", "info-request": "Demandes de précisions",
+                  "pickup": "Liens de retrait sécurisé", "indicators-link": "Liens vers ses indicateurs (médecins)"}
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,8 @@ class Report:
     def to_json(self) -> dict[str, Any]:
         p = self.figures.period
         return {"period": {"from": p.start.isoformat(), "to": p.end.isoformat(), "label": p.label()},
-                "by": self.figures.by, "small_count_threshold": SMALL,
+                "by": self.figures.by, **({"gp": self.figures.gp} if self.figures.gp else {}),
+                "small_count_threshold": SMALL,
                 "computed_at": self.computed_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
                 "tables": [t.to_json() for t in self.tables]}
 
@@ -226,6 +228,8 @@ def build_report(figures: Figures, targets: IndicatorSettings) -> Report:
     rows = [(purpose, PURPOSE_LABELS.get(purpose, purpose), list(values)) for purpose, *values in figures.delivery]
     rows.append((TOTAL, "Total", [sum(int(row[i]) for row in figures.delivery) for i in (1, 2, 3, 4)]))
     _fill(delivery, rows)
+    if figures.gp is not None:  # refusals are attributed to no one: not a GP's figure
+        return Report(figures, [activity, delays, backlog, delivery])
     return Report(figures, [activity, delays, backlog, refusals, delivery])
 
 

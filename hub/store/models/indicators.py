@@ -1,14 +1,17 @@
-"""Tables the indicators read besides the requests: the working-day calendar and the law-check refusals.
+"""Tables the indicators read besides the requests: the working-day calendar, the law-check refusals, and the
+links by which a GP reads their own figures.
 
-Neither holds health data: a calendar, and for a refused request only its channel, kind, the requester's role,
-the calling API client and the rule's code (``stoppage-too-short``…), never a value from the request.
+None holds health data: a calendar; for a refused request only its channel, kind, the requester's role, the
+calling API client and the rule's code (``stoppage-too-short``…), never a value from the request; for a link,
+the SHA-256 digest of its token (never the token), the practitioner of the directory it was sent for, and when
+it was sent, expires and was used.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, Index, Integer, String
+from sqlalchemy import Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.store.models.base import Base, UTCDateTime, utcnow
@@ -38,10 +41,23 @@ class IntakeRefusal(Base):
     __table_args__ = (Index("ix_intake_refusals_at", "at"),)
 
 
+class IndicatorLink(Base):
+    """A single-use link to one practitioner's own figures (``hub.indicators.links``)."""
+
+    __tablename__ = "indicator_links"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioners.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 # indexes of other tables that only the indicators need (created by migration 0003_indicators)
 Index("ix_requests_indicators", Request.created_at, Request.event, Request.status, Request.requester_kind,
       Request.assigned_team_id, Request.thread_id, Request.closed_at, Request.first_answer_at, Request.id)
 Index("ix_requests_closed", Request.closed_at)
+Index("ix_requests_requester_rpps", Request.requester_rpps, Request.created_at)  # one GP's figures
 Index("ix_routing_decisions_request_time", RoutingDecision.request_id, RoutingDecision.created_at)
 Index("ix_routing_decisions_created", RoutingDecision.created_at)
 Index("ix_outbox_created", OutboxItem.created_at, OutboxItem.purpose, OutboxItem.status, OutboxItem.attempts)
