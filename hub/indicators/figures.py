@@ -2,14 +2,18 @@
 
 Contract: ``await compute(db, settings, period, by, today, structure_id=None, gp=None) -> Figures``.
 - Cohort: the requests *received* in the period (``created_at``), broken down by ``by`` (channel, partner, team,
-  event). For them: received; routed through triage (a routing decision without a recipient) or automatically;
+  event). For them: received; routed through triage (``triage_in_at``: a routing decision with a triage reason or
+  without a recipient) or automatically;
   answered (a first ``reply`` or ``info-request`` sent from the inbox, whenever it came); answered within the
   kind's target (``IndicatorSettings``, working days); closed (``closed_at``); waiting for the sender now
-  (``on-hold``). Time to first answer (``first_answer_at``) and to close in working days (``working_days``
-  ordinals: the working days after the day received up to the day answered, UTC days), time in triage in hours
-  to a tenth (first triage decision to the first decision naming a recipient after it); median and 90th
-  percentile by the nearest-rank method over a histogram, in SQL.
-- Backlog: requests received before the end of the period and not closed at its end (whenever received).
+  (``on-hold``). Time to first answer (``first_answer_at``) and to close in working days (the difference of the
+  working-day ordinals stored with them: the working days after the day received up to the day answered, UTC
+  days), time in triage in hours to a tenth (``triage_in_at`` to ``triage_out_at``: first triage decision to the
+  first decision naming a recipient after it); median and 90th percentile by the nearest-rank method over a
+  histogram, in SQL. Those facts live on the request row (``hub.store.models.indicators`` keeps them), so a
+  period is one covering-index range scan of ``requests``, with no join per request.
+- Backlog: requests received before the end of the period and not closed at its end (whenever received): the
+  open ones and those closed after the end, two ranges of ``ix_requests_closed``.
 - Refusals by the law checks in the period, per reason (``intake_refusals``), pré-reprise and all kinds.
 - Delivery: outgoing messages queued in the period, per purpose: sent (and sent after a retry), pending, dead.
 ``structure_id`` restricts everything to the requests sent by that CPTS/DAC's API clients (its MeasureReport);
