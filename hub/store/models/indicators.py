@@ -22,7 +22,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, event, inspect, select, update
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, object_session
+from sqlalchemy.orm.util import identity_key
 
 from hub.store.models.base import Base, UTCDateTime, utcnow
 from hub.store.models.messaging import OutboxItem, Request, RoutingDecision, Thread
@@ -87,8 +88,12 @@ _STAMPS = (("created_at", "created_wd"), ("first_answer_at", "answer_wd"), ("clo
 def _request_inserted(mapper: Any, connection: Any, request: Request) -> None:
     if request.created_at is None:
         request.created_at = utcnow()  # the column default, taken now so that its ordinal can be
-    thread = connection.execute(select(Thread.channel, Thread.client_id).where(Thread.id == request.thread_id)).first()
-    if thread is not None:  # inserted before the request (foreign key): same transaction
+    session = object_session(request)
+    thread: Any = session.identity_map.get(identity_key(Thread, request.thread_id)) if session else None
+    if thread is None:  # not in this session: inserted before (foreign key), read it
+        thread = connection.execute(select(Thread.channel, Thread.client_id).where(Thread.id == request.thread_id)
+                                    ).first()
+    if thread is not None:
         request.channel, request.client_id = thread.channel, thread.client_id
     for stamp, column in _STAMPS:
         setattr(request, column, _ordinal(getattr(request, stamp)))
