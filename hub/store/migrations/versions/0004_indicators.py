@@ -26,24 +26,25 @@ from alembic import op
 from hub.indicators.calendar import working_day_ordinal
 from hub.store.models.base import UTCDateTime
 
+revision = "0004_indicators"
+down_revision = "0003_indicators"
+branch_labels = None
+depends_on = None
+
 FACTS = ("created_at", "event", "status", "requester_kind", "assigned_team_id", "channel", "client_id", "closed_at",
          "first_answer_at", "created_wd", "answer_wd", "closed_wd", "triage_in_at", "triage_out_at")
 CLOSED = ("closed_at", "created_at", "event", "requester_kind", "assigned_team_id", "channel", "client_id")
 OLD_FACTS = ("created_at", "event", "status", "requester_kind", "assigned_team_id", "thread_id", "closed_at",
              "first_answer_at", "id")
-# a triage decision: a triage reason (sealed, or clear in old rows) or no recipient (hub.store.models.indicators)
+# a triage decision: a triage reason or no recipient (hub.store.models.indicators). The reason is sealed into
+# ``triage_reason_enc`` by the parallel head 0003_protect: when it has not run yet, the clear column still holds it.
+CLEAR = "rd.triage_reason IS NOT NULL OR (rd.practitioner_id IS NULL AND rd.team_id IS NULL)"
+SEALED = "rd.triage_reason_enc IS NOT NULL OR " + CLEAR
 TRIAGE_IN = ("UPDATE requests SET triage_in_at = (SELECT min(rd.created_at) FROM routing_decisions rd WHERE "
-             "rd.request_id = requests.id AND (rd.triage_reason_enc IS NOT NULL OR rd.triage_reason IS NOT NULL OR "
-             "(rd.practitioner_id IS NULL AND rd.team_id IS NULL)))")
+             "rd.request_id = requests.id AND ({triage}))")
 TRIAGE_OUT = ("UPDATE requests SET triage_out_at = (SELECT min(rd.created_at) FROM routing_decisions rd WHERE "
-              "rd.request_id = requests.id AND NOT (rd.triage_reason_enc IS NOT NULL OR rd.triage_reason IS NOT NULL "
-              "OR (rd.practitioner_id IS NULL AND rd.team_id IS NULL)) AND rd.created_at >= requests.triage_in_at) "
+              "rd.request_id = requests.id AND NOT ({triage}) AND rd.created_at >= requests.triage_in_at) "
               "WHERE triage_in_at IS NOT NULL")
-
-revision = "0004_indicators"
-down_revision = "0003_indicators"
-branch_labels = None
-depends_on = ("0003_protect",)  # routing_decisions.triage_reason_enc, read by the backfill
 
 
 def _ordinal(value: object) -> int | None:
@@ -63,8 +64,9 @@ def _backfill() -> None:
     conn.execute(sa.text("UPDATE requests SET channel = (SELECT t.channel FROM threads t WHERE t.id = "
                          "requests.thread_id), client_id = (SELECT t.client_id FROM threads t WHERE t.id = "
                          "requests.thread_id)"))
-    conn.execute(sa.text(TRIAGE_IN))
-    conn.execute(sa.text(TRIAGE_OUT))
+    sealed = "triage_reason_enc" in {c["name"] for c in sa.inspect(conn).get_columns("routing_decisions")}
+    for statement in (TRIAGE_IN, TRIAGE_OUT):
+        conn.execute(sa.text(statement.replace("{triage}", SEALED if sealed else CLEAR)))
 
 
 def upgrade() -> None:
