@@ -140,11 +140,12 @@ def _one(flag: ColumnElement[bool]) -> ColumnElement[Any]:
 
 def _cohort_statement(settings: IndicatorSettings, by: str, structure_id: str | None, start: datetime,
                       end: datetime, gp: str | None = None) -> Any:
-    """One statement. The requests of the period are grouped once, by the breakdown's raw columns and the three
-    durations (one covering-index range scan and one sort: the facts are on the request row); labels are joined
-    to those groups; from them, per group the counts, and per group and in total the count, median and 90th
-    percentile of each duration, from a histogram (group, value → number of requests) with running sums. No
-    per-request row leaves the database and no later sort runs over more than the groups."""
+    """One statement. The requests of the period are grouped once, by the breakdown's raw columns and the two
+    durations in working days (one covering-index range scan and one sort: the facts are on the request row), the
+    few that left triage apart by their hours in it; labels are joined to those groups; from them, per group the
+    counts, and per group and in total the count, median and 90th percentile of each duration, from a histogram
+    (group, value → number of requests) with running sums. No per-request row leaves the database and no later
+    sort runs over more than the groups."""
     r = Request
     target = case(*((r.event == k, v) for k, v in settings.target_days.items()),
                   else_=settings.default_target_days) if settings.target_days else literal(settings.default_target_days)
