@@ -18,7 +18,10 @@ Data set (printed too): the requests of one year spread evenly, 4 channels, 3 ki
 clients; per request a thread, an incoming message and an acknowledgement, a first answer for 90 % of them
 (0 to 15 days later), a closing for 80 %, one routing decision (two for the 6 % that went through triage), two
 outbox rows; 1,000 law-check refusals; plus the previous year at a tenth of the volume (so that the backlog counts
-reach back). Encrypted columns hold a dummy blob (2 kB for a request's payload): the indicators never read them.
+reach back). The rows go in by bulk Core inserts, so the facts the ORM events keep on each request (working-day
+ordinals, triage times, the thread's channel and client: ``hub.store.models.indicators``) are set here the same
+way. Encrypted columns hold a
+dummy blob (2 kB for a request's payload): the indicators never read them.
 Statistics are refreshed (ANALYZE; VACUUM ANALYZE on PostgreSQL) before measuring, as autovacuum / ``PRAGMA
 optimize`` would.
 """
@@ -48,6 +51,7 @@ from hub.accounts import add_user
 from hub.config import load_settings
 from hub.core import Hub
 from hub.crypto.keystore import KeyStore
+from hub.indicators.calendar import working_day_ordinal
 from hub.store.migrate import upgrade
 from hub.store.models import (
     ApiClient,
@@ -87,6 +91,10 @@ async def load_directory(hub: Hub) -> tuple[list[int], list[str]]:
         return [t.id for t in teams], [c.id for c in clients]
 
 
+def wd(stamp: datetime | None) -> int | None:
+    return None if stamp is None else working_day_ordinal(stamp.astimezone(UTC).date())
+
+
 async def load_year(hub: Hub, year: int, n: int, teams: list[int], clients: list[str], rng: random.Random) -> None:
     start = datetime(year, 1, 1, tzinfo=UTC)
     span = (datetime(year + 1, 1, 1, tzinfo=UTC) - start).total_seconds()
@@ -110,7 +118,9 @@ async def load_year(hub: Hub, year: int, n: int, teams: list[int], clients: list
                              "assigned_team_id": team, "in_triage": False, "data_key_id": "bench",
                              "subject_enc": blob, "payload_enc": payload, "created_at": at, "updated_at": closed or at,
                              "last_activity_at": closed or at, "closed_at": closed,
-                             "first_answer_at": answered})
+                             "first_answer_at": answered, "channel": channel, "client_id": client,
+                             "created_wd": wd(at), "answer_wd": wd(answered),
+                             "closed_wd": wd(closed), "triage_in_at": None, "triage_out_at": None})
             for kind, direction, when in (("request", "in", at), ("ack", "out", at),
                                           ("reply", "out", answered)):
                 if when is not None:
@@ -118,12 +128,13 @@ async def load_year(hub: Hub, year: int, n: int, teams: list[int], clients: list
                                      "direction": direction, "kind": kind, "channel": channel,
                                      "data_key_id": "bench", "body_enc": blob, "created_at": when})
             if rng.random() < 0.06:
+                left = at + timedelta(hours=rng.uniform(0.2, 30))
+                requests[-1].update(triage_in_at=at, triage_out_at=left)  # what the ORM events keep (Core: by hand)
                 decisions.append({"request_id": request_id, "rule": "no-employer", "triage_reason": "SIRET inconnu",
                                   "explanation": "-", "current": False, "decided_by": "router", "created_at": at,
                                   "facts": "{}"})
                 decisions.append({"request_id": request_id, "rule": "manual", "team_id": team, "explanation": "-",
-                                  "current": True, "decided_by": "tri", "facts": "{}",
-                                  "created_at": at + timedelta(hours=rng.uniform(0.2, 30))})
+                                  "current": True, "decided_by": "tri", "facts": "{}", "created_at": left})
             else:
                 decisions.append({"request_id": request_id, "rule": "employer-siret", "team_id": team,
                                   "explanation": "-", "current": True, "decided_by": "router", "created_at": at,

@@ -33,14 +33,15 @@ def at(day: str, hour: int = 9) -> datetime:
 def _request(session, *, created: str, channel: str, event: str, kind: str = "gp", client: str | None = None,
              team: int | None = None, status: str = "requested", answered: str | None = None,
              answer_kind: str = "reply", closed: str | None = None, triage: tuple[str, str | None] | None = None,
-             hour: int = 9) -> None:
+             hour: int = 9, rpps: str | None = None) -> None:
     n = next(_seq)
     thread_id, request_id = new_id(), new_id()
     created_at = at(created, hour)
     session.add(Thread(id=thread_id, reference=f"IND-{n:05d}", channel=channel, client_id=client,
                        created_at=created_at, updated_at=created_at))
     session.add(Request(id=request_id, thread_id=thread_id, event=event, status=status, source_key=f"ind:{n}",
-                        requester_kind=kind, assigned_team_id=team, in_triage=bool(triage and not triage[1]),
+                        requester_kind=kind, requester_rpps=rpps, assigned_team_id=team,
+                        in_triage=bool(triage and not triage[1]),
                         data_key_id="none", subject_enc=b"-", payload_enc=b"-", created_at=created_at,
                         updated_at=created_at, last_activity_at=created_at,
                         closed_at=at(closed, 17) if closed else None,
@@ -63,6 +64,9 @@ def _request(session, *, created: str, channel: str, event: str, kind: str = "gp
                                     current=True, created_at=created_at))
 
 
+GP_RPPS = "10000000082"  # Dr Lefèvre of the demo directory (with an MSSanté address): every email request below
+
+
 async def load_march_2026(hub: Hub) -> None:
     pre, coord, pdp = "pre-return-visit-request", "coordination-request", "pdp-referral"
     async with hub.db.session() as session, session.begin():
@@ -73,7 +77,9 @@ async def load_march_2026(hub: Hub) -> None:
         session.add_all([ApiClient(id="client-a", name="SI CPTS A", structure_id="cpts-a", jwks="{}", scopes="-"),
                          ApiClient(id="client-b", name="SI CPTS B", structure_id="cpts-b", jwks="{}", scopes="-")])
         await session.flush()
-        r = _request
+        def r(session: object, **kw: object) -> None:
+            _request(session, **({"rpps": GP_RPPS} if kw["channel"] == "email" else {}), **kw)  # type: ignore[arg-type]
+
         # email, pré-reprise, a GP
         r(session, created="2026-03-02", channel="email", event=pre, team=901, status="completed",
           answered="2026-03-02", closed="2026-03-04")                                    # answer 0, close 2

@@ -38,7 +38,7 @@ async def test_direction_reads_the_indicators(demo_hub: Hub, start_server) -> No
         await page.get_by_label("Au (inclus)", exact=True).fill("2026-03-31")
         await page.get_by_label("Regrouper par").select_option("team")
         await page.get_by_role("button", name="Afficher").click()
-        await page.wait_for_url(f"{srv.url}/indicateurs?from=2026-03-01&to=2026-03-31&by=team")
+        await page.wait_for_url(f"{srv.url}/indicateurs?from=2026-03-01&to=2026-03-31&by=team&gp=")
         first_table = page.locator("table.figures").first
         assert "Équipe A" in await first_table.inner_text()
         assert "< 5" in await first_table.inner_text()
@@ -48,3 +48,33 @@ async def test_direction_reads_the_indicators(demo_hub: Hub, start_server) -> No
                                   full_page=True)
         assert await page.evaluate("document.scripts.length") == 0
     assert not [p for p in problems if "Content Security Policy" in p], problems
+
+
+async def test_a_gp_reads_their_own_figures(demo_hub: Hub, start_server) -> None:
+    """The GP's pages (ask, link, figures) pass axe and run no script."""
+    import re
+
+    from tests.indicators_support import GP_RPPS
+    from tests.test_indicators_gp import _links
+
+    await load_march_2026(demo_hub)
+    srv = await start_server(demo_hub)
+    async with chromium_page() as raw:
+        page = cast(Page, raw)
+        await page.goto(f"{srv.url}/indicateurs/medecin")
+        assert await axe_violations(page) == []
+        await page.get_by_label("Numéro RPPS (11 chiffres)").fill(GP_RPPS)
+        await page.get_by_role("button", name="Recevoir le lien").click()
+        await page.get_by_role("status").wait_for()
+        assert await axe_violations(page) == []
+        [link] = await _links(demo_hub)
+        token = re.search(r"/indicateurs/medecin/([A-Za-z0-9_-]{40,})", link["text"])[1]  # type: ignore[index]
+        await page.goto(f"{srv.url}/indicateurs/medecin/{token}")
+        await page.get_by_label("Du", exact=True).fill("2026-03-01")
+        await page.get_by_label("Au (inclus)", exact=True).fill("2026-03-31")
+        assert await axe_violations(page) == []
+        await page.get_by_role("button", name="Afficher mes indicateurs").click()
+        await page.locator("h1", has_text="Vos indicateurs de médecin : mars 2026").wait_for()
+        assert await page.locator("svg[role=img]").count() == 4
+        assert await axe_violations(page) == []
+        assert await page.evaluate("document.scripts.length") == 0

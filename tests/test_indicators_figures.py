@@ -13,7 +13,7 @@ from hub.indicators.calendar import easter, public_holidays, working_days_betwee
 from hub.indicators.config import IndicatorSettings
 from hub.indicators.figures import Group, compute
 from hub.indicators.period import IndicatorError, Period, month, parse_query
-from tests.indicators_support import load_march_2026
+from tests.indicators_support import GP_RPPS, load_march_2026
 
 MARCH = month(2026, 3)
 TARGETS = IndicatorSettings(5, {"coordination-request": 3})
@@ -103,6 +103,13 @@ async def test_figures_of_one_partner_and_other_periods(hub: Hub) -> None:
     february = await compute(hub.db, TARGETS, month(2026, 2), "channel", today)
     assert counts(february.total) == (3, 0, 1, 1, 1, 0, 3)  # the one closed on 10 March was open on 28 February
     assert february.refused == (1, 1) and february.delivery == [("ack", 0, 0, 0, 1)]
+    # one GP (every email request is Dr Lefèvre's): the email figures, the February ones only in the backlog
+    gp = await compute(hub.db, TARGETS, MARCH, "event", today, gp=GP_RPPS)
+    assert [g.key for g in gp.groups] == ["pre-return-visit-request"] and gp.gp == GP_RPPS
+    assert counts(gp.total) == (6, 1, 5, 4, 3, 1, 5) and gp.total.spread["answer"] == (5, 4, 6)
+    assert gp.refusals == [] and gp.delivery == []  # refusals are attributed to no one
+    other = await compute(hub.db, TARGETS, MARCH, "event", today, gp="10000000074")
+    assert other.groups == [] and counts(other.total) == (0,) * 7
     empty = await compute(hub.db, TARGETS, month(2025, 3), "team", today)
     assert empty.groups == [] and counts(empty.total) == (0,) * 7 and empty.total.spread == {}
 

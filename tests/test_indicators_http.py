@@ -8,12 +8,15 @@ import io
 
 import aiohttp
 
+from hub.config import load_settings
 from hub.core import Hub
+from hub.rights import RightsTable
 from tests.accounts_support import otp_for
 from tests.inbox_support import ADMIN, ANNE, PASSWORD
 from tests.indicators_support import load_march_2026
 
 DIRECTION = "direction@spsti-demo.fr"
+COORDINATOR = "tri@spsti-demo.fr"
 MARCH = "from=2026-03-01&to=2026-03-31"
 
 
@@ -37,10 +40,25 @@ async def test_who_may_read_the_indicators(demo_hub: Hub, start_server) -> None:
         for path in (f"/indicateurs?{MARCH}", f"/api/indicators?{MARCH}", f"/indicateurs/activity.csv?{MARCH}"):
             refused = await physician.get(f"{srv.url}{path}", allow_redirects=False)
             assert refused.status == 403, path
-            assert "réservés à la direction" in await refused.text()
+            assert "ne donne pas accès aux indicateurs" in await refused.text()
     for email in (DIRECTION, ADMIN):
         async with await _login(demo_hub, srv.url, email) as client:
             assert (await client.get(f"{srv.url}/api/indicators?{MARCH}")).status == 200, email
+
+
+async def test_the_rights_table_decides_who_reads_them(demo_hub: Hub, start_server, tmp_path) -> None:
+    """``[roles.<role>] rights`` in guichet.toml: the direction loses the right, the coordination gains it."""
+    toml = tmp_path / "guichet.toml"
+    toml.write_text('[roles.direction]\nrights = []\n[roles.coordinator]\nrights = ["see-requests", "triage", '
+                    '"indicators"]\n', encoding="utf-8")
+    demo_hub.rights = RightsTable.from_settings(load_settings({"GUICHET_HOME": str(tmp_path)}, toml))  # as at start
+    srv = await start_server(demo_hub)
+    async with await _login(demo_hub, srv.url, DIRECTION) as direction:
+        assert (await direction.get(f"{srv.url}/api/indicators?{MARCH}")).status == 403
+        assert (await direction.get(f"{srv.url}/indicateurs?{MARCH}", allow_redirects=False)).status == 403
+    async with await _login(demo_hub, srv.url, COORDINATOR) as coordinator:
+        assert (await coordinator.get(f"{srv.url}/api/indicators?{MARCH}")).status == 200
+        assert (await coordinator.get(f"{srv.url}/indicateurs/backlog.csv?{MARCH}")).status == 200
 
 
 async def test_api_csv_and_page(demo_hub: Hub, start_server) -> None:
@@ -54,12 +72,16 @@ async def test_api_csv_and_page(demo_hub: Hub, start_server) -> None:
         tables = {t["id"]: t for t in body["tables"]}
         assert list(tables) == ["activity", "delays", "backlog", "refusals", "delivery"]
         activity = {r["key"]: r for r in tables["activity"]["rows"]}
-        # email: 6 received, 1 through triage (masked), 5 answered; API: 3 received (masked); total 10
-        assert (activity["email"]["received"], activity["email"]["through_triage"],
-                activity["email"]["answered"]) == (6, "< 5", 5)
-        assert activity["fhir"]["received"] == "< 5" and activity["*"]["received"] == 10
+        # email: 6 received = 5 automatically + 1 through triage ("< 5"): 6 and 5 would give the 1 back, so they
+        # are hidden too; then email's 5 answered (8 in total, 3 by the API, "< 5") and the 8 routed
+        # automatically in total (10 received, 2 through triage)
+        assert [activity["email"][c] for c in tables["activity"]["columns"]] == [
+            "masqué", "masqué", "< 5", "masqué", "< 5", "< 5"]
+        assert [activity["fhir"][c] for c in tables["activity"]["columns"]] == ["< 5", "< 5", 0, "< 5", "< 5", "< 5"]
+        assert [activity["*"][c] for c in tables["activity"]["columns"]] == [10, "masqué", "< 5", 8, 5, "< 5"]
         assert activity["*"]["label"] == "Total"
         delays = {r["key"]: r for r in tables["delays"]["rows"]}
+        assert delays["email"]["answered"] == "masqué"  # the same cells as the activity table's
         assert (delays["email"]["answer_median"], delays["email"]["answer_p90"]) == (4, 6)
         assert delays["email"]["within_target"] is None  # 4 of 6: the count is masked, so is the share
         assert delays["fhir"]["answer_median"] is None  # fewer than 5 answers
@@ -70,8 +92,10 @@ async def test_api_csv_and_page(demo_hub: Hub, start_server) -> None:
         assert [r["pre_return"] for r in tables["refusals"]["rows"]] == ["< 5"] * 4
         # the same figures, by another breakdown, and a bad query
         team = await (await client.get(f"{srv.url}/api/indicators?{MARCH}&by=team")).json()
-        assert [(r["label"], r["received"]) for r in team["tables"][0]["rows"]] == [
-            ("Équipe A", 7), ("Équipe B", "< 5"), ("Sans équipe (file de tri)", "< 5"), ("Total", 10)]
+        # team A: 7 received, all 7 routed automatically, hidden since 8 in total minus team B's 1 would give it
+        assert [(r["label"], r["received"], r["routed_automatically"]) for r in team["tables"][0]["rows"]] == [
+            ("Équipe A", "masqué", "masqué"), ("Équipe B", "< 5", "< 5"), ("Sans équipe (file de tri)", "< 5", 0),
+            ("Total", 10, "masqué")]
         bad = await client.get(f"{srv.url}/api/indicators?from=2026-03-40&to=2026-03-31")
         assert bad.status == 400 and "invalide" in (await bad.json())["error"]
         assert (await client.get(f"{srv.url}/api/indicators?{MARCH}&by=worker")).status == 400

@@ -5,24 +5,17 @@ Contract:
 - ``public_holidays(year)`` the 11 national public holidays (jour de l'an, lundi de Pâques, 1er et 8 mai,
   Ascension, lundi de Pentecôte, 14 juillet, 15 août, Toussaint, 11 novembre, Noël);
 - ``is_working_day(day)``: Monday to Friday and not a public holiday;
-- ``year_rows(year, start_ordinal)`` the rows of the ``working_days`` table for one year: ``(day, ordinal)`` where
-  ``ordinal`` counts the working days up to and including ``day`` since the table's first year, so that
-  ``ordinal(end) - ordinal(start)`` is the number of working days after ``start`` up to ``end``.
-- ``await ensure_years(session, first, last)`` fills the table for the missing years (idempotent; a row per
-  calendar day, 366 at most a year) so that SQL can count working days by a join.
+- ``working_day_ordinal(day)`` counts the working days from 2000-01-01 up to and including ``day`` (negative
+  before), so that ``ordinal(end) - ordinal(start)`` is the number of working days after ``start`` up to ``end``:
+  the requests store the ordinal of the day they were received, first answered and closed (``requests.created_wd``,
+  ``answer_wd``, ``closed_wd``, kept by ``hub.store.models.indicators``) and SQL subtracts.
 The Alsace-Moselle days (Vendredi saint, 26 décembre) are not counted: the SPSTI's region may add them later.
 """
 
 from __future__ import annotations
 
 from datetime import date, timedelta
-
-from sqlalchemy import delete, func, insert, select
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from hub.store.models.indicators import WorkingDay
-
-FIRST_YEAR, LAST_YEAR = 2000, 2100
+from functools import cache
 
 
 def easter(year: int) -> date:
@@ -66,31 +59,31 @@ def working_days_between(start: date, end: date) -> int:
     return sum(1 for n in range(1, (end - start).days + 1) if is_working_day(start + timedelta(days=n)))
 
 
-def year_rows(year: int, start_ordinal: int) -> list[tuple[date, int]]:
+EPOCH_YEAR = 2000
+
+
+@cache
+def _year(year: int) -> tuple[int, tuple[int, ...]]:
+    """(ordinal of the last day before 1 January of ``year``, running count of working days per day of the year)."""
     holidays = public_holidays(year)
-    rows, ordinal, day = [], start_ordinal, date(year, 1, 1)
+    running, count, day = [], 0, date(year, 1, 1)
     while day.year == year:
-        ordinal += is_working_day(day, holidays)
-        rows.append((day, ordinal))
+        count += is_working_day(day, holidays)
+        running.append(count)
         day += timedelta(days=1)
-    return rows
+    if year == EPOCH_YEAR:
+        return 0, tuple(running)
+    if year > EPOCH_YEAR:
+        before, days = _year(year - 1)
+        return before + days[-1], tuple(running)
+    after, _ = _year(year + 1)
+    return after - running[-1], tuple(running)
 
 
-async def ensure_years(session: AsyncSession, first: int, last: int) -> None:
-    """Make the table cover ``first``..``last`` (clamped to 2000–2100); years are only ever appended after the
-    last one present or before the first, so ordinals stay consistent."""
-    first, last = max(first, FIRST_YEAR), min(last, LAST_YEAR)
-    low, high = (await session.execute(select(func.min(WorkingDay.day), func.max(WorkingDay.day)))).one()
-    if low is not None and low.year <= first and high.year >= last:
-        return
-    # rebuild the whole covered span: a few thousand small rows, once in years
-    span_first = min(first, low.year) if low is not None else first
-    span_last = max(last, high.year) if high is not None else last
-    await session.execute(delete(WorkingDay))
-    rows: list[dict[str, object]] = []
-    ordinal = 0
-    for year in range(span_first, span_last + 1):
-        days = year_rows(year, ordinal)
-        rows.extend({"day": day, "ordinal": n} for day, n in days)
-        ordinal = days[-1][1]
-    await session.execute(insert(WorkingDay), rows)
+def working_day_ordinal(day: date) -> int:
+    if not 1900 <= day.year <= 2200:
+        raise ValueError(f"no working-day ordinal for {day.isoformat()}")
+    for year in range(EPOCH_YEAR, day.year) if day.year > EPOCH_YEAR else ():  # fill the cache bottom-up (no deep
+        _year(year)                                                            # recursion on a cold cache)
+    before, running = _year(day.year)
+    return before + running[day.timetuple().tm_yday - 1]

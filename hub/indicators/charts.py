@@ -3,8 +3,8 @@
 Contract: ``bar_chart(table) -> str`` returns an ``<svg>`` element (markup, already escaped) for the table's
 ``chart`` column, without its ``Total`` row: no script, no external resource, no inline CSS (presentation
 attributes only, which the pages' CSP allows), readable without colour (one dark fill, every value in text,
-masked values written "< 5" with no bar). ``role="img"`` with a ``<title>`` and a ``<desc>`` listing the values;
-the page shows the same figures as a table next to it.
+masked values written "< 5" or "masqué" with no bar). ``role="img"`` with a ``<title>`` and a ``<desc>``
+listing the values; the page shows the same figures as a table next to it.
 """
 
 from __future__ import annotations

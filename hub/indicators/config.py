@@ -2,11 +2,13 @@
 
 Contract: ``IndicatorSettings.from_settings(settings)`` returns the answer target (in working days) per kind of
 request; ``default_target_days`` (5) applies to every kind not listed; ``cache_seconds`` (300) how long a
-computed report is reused (0: never). Example::
+computed report is reused (0: never); ``link_hours`` (24) how long a GP's link to their own figures lives
+(``hub.indicators.links``). Example::
 
     [indicators]
     default_target_days = 5
     cache_seconds = 300
+    link_hours = 24
     [indicators.target_days]
     pre-return-visit-request = 8
     pdp-referral = 10
@@ -25,6 +27,7 @@ from hub.intake.drafts import EVENTS
 
 DEFAULT_TARGET_DAYS = 5
 DEFAULT_CACHE_SECONDS = 300
+DEFAULT_LINK_HOURS = 24
 REQUEST_KINDS = tuple(e for e in EVENTS if e != "reply")
 
 
@@ -39,6 +42,7 @@ class IndicatorSettings:
     default_target_days: int = DEFAULT_TARGET_DAYS
     target_days: Mapping[str, int] = field(default_factory=dict)
     cache_seconds: int = DEFAULT_CACHE_SECONDS
+    link_hours: int = DEFAULT_LINK_HOURS
 
     def target(self, kind: str) -> int:
         return self.target_days.get(kind, self.default_target_days)
@@ -56,7 +60,10 @@ class IndicatorSettings:
         cache = section.get("cache_seconds", DEFAULT_CACHE_SECONDS)
         if isinstance(cache, bool) or not isinstance(cache, int) or not 0 <= cache <= 86_400:
             raise ValueError("guichet.toml [indicators] cache_seconds: a whole number of seconds (0–86400)")
-        return cls(default, {k: _days(v, f"target_days.{k}") for k, v in targets.items()}, cache)
+        hours = section.get("link_hours", DEFAULT_LINK_HOURS)
+        if isinstance(hours, bool) or not isinstance(hours, int) or not 1 <= hours <= 24 * 14:
+            raise ValueError("guichet.toml [indicators] link_hours: a whole number of hours (1–336)")
+        return cls(default, {k: _days(v, f"target_days.{k}") for k, v in targets.items()}, cache, hours)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> IndicatorSettings:

@@ -2,7 +2,8 @@
 
 Contract: ``parse_query(query, today)`` reads ``from``/``to`` (``YYYY-MM-DD``, both inclusive) or ``month``
 (``YYYY-MM``), ``quarter`` (``YYYY-Qn``) or ``year`` (``YYYY``), and ``by`` (one of ``DIMENSIONS``, default
-``channel``); without a period it is the current month. Bad input raises :class:`IndicatorError` with a French
+``channel``); without a period it is the current month. ``parse_gp(query)`` reads ``gp``, an RPPS (11 digits,
+Luhn key) or nothing. Bad input raises :class:`IndicatorError` with a French
 sentence (HTTP 400). ``Period.bounds()`` are the UTC instants ``[start, end)`` SQL compares timestamps with.
 """
 
@@ -12,6 +13,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+
+from hub.identifiers import check_rpps, clean_digits
 
 DIMENSIONS = ("channel", "partner", "team", "event")
 DIMENSION_LABELS = {"channel": "Canal", "partner": "Partenaire", "team": "Équipe", "event": "Type de demande"}
@@ -108,6 +111,15 @@ def parse_by(query: Mapping[str, str]) -> str:
     if by not in DIMENSIONS:
         raise IndicatorError(f"Regroupement « {by[:20]} » inconnu : attendu {', '.join(DIMENSIONS)}.")
     return by
+
+
+def parse_gp(query: Mapping[str, str]) -> str | None:
+    value = (query.get("gp") or "").strip()
+    if not value:
+        return None
+    if check_rpps(value) is not None:
+        raise IndicatorError(f"Numéro RPPS « {value[:20]} » invalide : 11 chiffres attendus, clé de contrôle comprise.")
+    return clean_digits(value)
 
 
 def parse_query(query: Mapping[str, str], today: date) -> tuple[Period, str]:

@@ -2,9 +2,13 @@
 
 Contract: ``build_report(figures, targets) -> Report``; a :class:`Report` has ``tables`` (activity, delays,
 backlog, refusals, delivery), each with English column ids (JSON), French headers, one row per group and a
-``Total`` row. Masking: a count from 1 to 4 is shown as ``"< 5"`` (JSON: the string ``"< 5"``); a share is shown
-only when its count is shown and it is a share of at least 5; a median or 90th percentile only over at least 5
-requests (else ``None`` / "—").
+``Total`` row. Masking: a count from 1 to 4 is shown as ``"< 5"`` (JSON: the string ``"< 5"``); so that none can
+be found back by subtraction (a total minus the other cells of its column, ``received`` minus ``routed
+automatically``), further counts are hidden as ``"masqué"`` (``hub.indicators.suppression``, over the relations
+of the activity, backlog and target counts together, and of each of the refusals and delivery tables); a share
+is shown only when its count and its whole are shown and the whole is at least 5; a median or 90th percentile
+only over at least 5 requests (else ``None`` / "—"): a percentile is a duration, it gives no count back.
+The same cells feed the page, the CSV, the JSON and the FHIR MeasureReport.
 ``report.to_json()`` is the ``/api/indicators`` body; ``table.to_csv()`` one CSV file (``;``, UTF-8 with BOM,
 as French spreadsheets expect).
 """
@@ -14,6 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -22,9 +27,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from hub.indicators.config import IndicatorSettings
 from hub.indicators.figures import Figures, Group
 from hub.indicators.period import DIMENSION_LABELS
+from hub.indicators.suppression import PRIMARY, SECONDARY, suppress
 
 SMALL = 5
 MASKED = "< 5"
+HIDDEN = "masqué"
+TOTAL = "*"
 CHANNEL_LABELS = {"email": "Courriel", "fhir": "API (CPTS/DAC)", "form": "Formulaire en ligne", "mssante": "MSSanté"}
 EVENT_LABELS = {"pre-return-visit-request": "Visite de pré-reprise", "pdp-referral": "Saisine de la cellule PDP",
                 "coordination-request": "Demande de coordination"}
@@ -37,7 +45,8 @@ REASON_LABELS = {
     "consent-channel-unknown": "Canal du consentement inconnu",
 }
 PURPOSE_LABELS = {"ack": "Accusés de réception", "reply": "Réponses", "notify": "Notifications aux médecins",
-                  "confirmation": "Confirmations de formulaire", "info-request": "Demandes de précisions"}
+                  "confirmation": "Confirmations de formulaire", "info-request": "Demandes de précisions",
+                  "pickup": "Liens de retrait sécurisé", "indicators-link": "Liens vers ses indicateurs (médecins)"}
 
 
 @dataclass(frozen=True)
@@ -47,17 +56,29 @@ class Cell:
     masked: bool = False
 
     def json(self) -> int | float | str | None:
-        return MASKED if self.masked else self.value
+        return self.text if self.masked else self.value
 
 
 def count(n: int) -> Cell:
-    return Cell(None, MASKED, True) if 0 < n < SMALL else Cell(n, str(n))
+    return masked(n, PRIMARY if 0 < n < SMALL else None)
 
 
-def share(part: int, whole: int) -> Cell:
-    if whole < SMALL or 0 < part < SMALL:
+def masked(n: int, hidden: str | None) -> Cell:
+    """A count as shown: ``"< 5"`` when small, ``"masqué"`` when hidden so that no small one can be found by
+    subtraction (``hub.indicators.suppression``), else the number."""
+    if hidden == PRIMARY:
+        return Cell(None, MASKED, True)
+    if hidden == SECONDARY:
+        return Cell(None, HIDDEN, True)
+    return Cell(n, str(n))
+
+
+def share(part: Cell, whole: Cell) -> Cell:
+    """A share, shown only when both its counts are shown and the whole is at least 5 (a share of a hidden count
+    would give the count back)."""
+    if part.value is None or whole.value is None or whole.value < SMALL:
         return Cell(None, "—")
-    value = round(100.0 * part / whole, 1)
+    value = round(100.0 * part.value / whole.value, 1)
     return Cell(value, f"{value:.0f} %".replace(".", ","))
 
 
@@ -123,7 +144,8 @@ class Report:
     def to_json(self) -> dict[str, Any]:
         p = self.figures.period
         return {"period": {"from": p.start.isoformat(), "to": p.end.isoformat(), "label": p.label()},
-                "by": self.figures.by, "small_count_threshold": SMALL,
+                "by": self.figures.by, **({"gp": self.figures.gp} if self.figures.gp else {}),
+                "small_count_threshold": SMALL,
                 "computed_at": self.computed_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
                 "tables": [t.to_json() for t in self.tables]}
 
@@ -146,10 +168,31 @@ def _sort_key(label: str) -> str:
     return unicodedata.normalize("NFD", label).encode("ascii", "ignore").decode().casefold()
 
 
+def _columns(rows: Sequence[str], columns: Sequence[str], total: str = TOTAL
+              ) -> list[tuple[tuple[str, str], list[tuple[str, str]]]]:
+    """Each column of a table sums to its ``Total`` row: one relation per column."""
+    return [((c, total), [(c, r) for r in rows if r != total]) for c in columns]
+
+
 def build_report(figures: Figures, targets: IndicatorSettings) -> Report:
     by = figures.by
     first = DIMENSION_LABELS[by]
     groups = [*sorted(figures.groups, key=lambda g: _sort_key(group_label(by, g))), figures.total]
+    keys = [g.key for g in groups]
+    # every count of the groups' tables, hidden together (secondary suppression over their relations)
+    numbers: dict[tuple[str, str], int] = {}
+    for g in groups:
+        numbers.update({("received", g.key): g.received, ("routed_automatically", g.key): g.received - g.triaged,
+                        ("through_triage", g.key): g.triaged, ("answered", g.key): g.answered,
+                        ("closed", g.key): g.closed, ("waiting_for_sender", g.key): g.waiting,
+                        ("within_target", g.key): g.within_target, ("open_at_end", g.key): g.backlog})
+    relations = _columns(keys, sorted({c for c, _ in numbers}))
+    relations += [(("received", k), [("routed_automatically", k), ("through_triage", k)]) for k in keys]
+    hidden = suppress(numbers, relations, SMALL)
+
+    def cell(column: str, key: str) -> Cell:
+        return masked(numbers[(column, key)], hidden.get((column, key)))
+
     activity = Table("activity", "Demandes reçues et leur traitement", [
         ("received", "Reçues"), ("routed_automatically", "Orientées automatiquement"),
         ("through_triage", "Passées par la file de tri"), ("answered", "Répondues"), ("closed", "Closes"),
@@ -166,27 +209,35 @@ def build_report(figures: Figures, targets: IndicatorSettings) -> Report:
                     [("open_at_end", "En cours à la fin de la période")], first)
     for g in groups:
         label = group_label(by, g)
-        activity.rows.append((g.key, label, [count(g.received), count(g.received - g.triaged), count(g.triaged),
-                                             count(g.answered), count(g.closed), count(g.waiting)]))
-        if g.received or g.key == "*":
+        if g.received or g.key == TOTAL:
+            activity.rows.append((g.key, label, [cell(c, g.key) for c, _ in activity.columns]))
             delays.rows.append((g.key, label, [
-                count(g.answered), spread(g, "answer", 0, "j"), spread(g, "answer", 1, "j"),
-                share(g.within_target, g.received), spread(g, "close", 0, "j"), spread(g, "close", 1, "j"),
-                spread(g, "triage", 0, "h"), spread(g, "triage", 1, "h")]))
-        backlog.rows.append((g.key, label, [count(g.backlog)]))
-    activity.rows = [r for r in activity.rows if r[0] == "*" or r[2][0].text != "0"]
+                cell("answered", g.key), spread(g, "answer", 0, "j"), spread(g, "answer", 1, "j"),
+                share(cell("within_target", g.key), cell("received", g.key)), spread(g, "close", 0, "j"),
+                spread(g, "close", 1, "j"), spread(g, "triage", 0, "h"), spread(g, "triage", 1, "h")]))
+        backlog.rows.append((g.key, label, [cell("open_at_end", g.key)]))
     refusals = Table("refusals", "Demandes refusées par les contrôles légaux, par motif",
                      [("pre_return", "Visites de pré-reprise"), ("all_kinds", "Toutes demandes")], "Motif", chart=0,
                      note="Une demande refusée pour deux motifs compte dans chacun.")
-    for reason, pre, every in figures.refusals:
-        refusals.rows.append((reason, REASON_LABELS.get(reason, reason), [count(pre), count(every)]))
-    refusals.rows.append(("*", "Demandes refusées (tous motifs)", [count(figures.refused[0]),
-                                                                   count(figures.refused[1])]))
+    rows = [(reason, REASON_LABELS.get(reason, reason), [pre, every]) for reason, pre, every in figures.refusals]
+    rows.append((TOTAL, "Demandes refusées (tous motifs)", list(figures.refused)))
+    _fill(refusals, rows)
     delivery = Table("delivery", "Messages sortants créés dans la période", [
         ("sent", "Envoyés"), ("sent_after_retry", "dont après un nouvel essai"), ("pending", "En attente"),
         ("dead", "En échec définitif")], "Message")
-    for purpose, *values in figures.delivery:
-        delivery.rows.append((purpose, PURPOSE_LABELS.get(purpose, purpose), [count(v) for v in values]))
-    totals = [sum(int(row[i]) for row in figures.delivery) for i in (1, 2, 3, 4)]
-    delivery.rows.append(("*", "Total", [count(v) for v in totals]))
+    rows = [(purpose, PURPOSE_LABELS.get(purpose, purpose), list(values)) for purpose, *values in figures.delivery]
+    rows.append((TOTAL, "Total", [sum(int(row[i]) for row in figures.delivery) for i in (1, 2, 3, 4)]))
+    _fill(delivery, rows)
+    if figures.gp is not None:  # refusals are attributed to no one: not a GP's figure
+        return Report(figures, [activity, delays, backlog, delivery])
     return Report(figures, [activity, delays, backlog, refusals, delivery])
+
+
+def _fill(table: Table, rows: list[tuple[str, str, list[int]]]) -> None:
+    """A table whose columns each sum to its last (``Total``) row (a refusal with two reasons counts in each:
+    taken as a sum all the same, which can only hide more)."""
+    columns = [c for c, _ in table.columns]
+    numbers = {(c, key): v for key, _, values in rows for c, v in zip(columns, values, strict=True)}
+    hidden = suppress(numbers, _columns([key for key, _, _ in rows], columns), SMALL)
+    for key, label, _ in rows:
+        table.rows.append((key, label, [masked(numbers[(c, key)], hidden.get((c, key))) for c in columns]))

@@ -18,7 +18,7 @@ from hub.core import Hub
 from hub.indicators.metrics import OperationalMetrics
 from hub.plugins import Connector
 from hub.store.migrate import is_current
-from hub.web import indicators_pages, pickup_pages
+from hub.web import indicators_gp_pages, indicators_pages, pickup_pages
 from hub.web.headers import install as install_security_headers
 from hub.web.inbox_errors import inbox_errors
 from hub.web.inbox_routes import setup_inbox
@@ -91,6 +91,7 @@ def build_app(hub: Hub, connectors: Sequence[Connector] = (), client_max_size: i
 
     setup_inbox(app)
     indicators_pages.add_routes(app)
+    indicators_gp_pages.add_routes(app)  # /indicateurs/medecin: a GP's own figures by a link to their MSSanté
     pickup_pages.add_routes(app)  # /retrait/{token}: secure pickup (needs the inbox's templates)
     for connector in connectors:
         connector.setup(hub, app)

@@ -1,8 +1,10 @@
-"""``/indicateurs`` (HTML, French), its CSV exports and ``GET /api/indicators`` (JSON), for ``VIEWER_ROLES``.
+"""``/indicateurs`` (HTML, French), its CSV exports and ``GET /api/indicators`` (JSON), for the roles that have
+the ``indicators`` right (``hub.rights``: ``direction`` and ``admin`` by default, overridable in guichet.toml).
 
 Contract: ``add_routes(app)`` registers ``GET /indicateurs``, ``GET /indicateurs/{table}.csv``,
-``GET /api/indicators`` and ``/static/indicators.css``. Each handler: who asks (an inbox session whose role is
-``direction`` or ``admin``), then one call to ``Indicators.report``. Anonymous: the page redirects to the login,
+``GET /api/indicators`` and ``/static/indicators.css``; ``gp=RPPS`` restricts any of them to the requests of that
+médecin traitant (``hub.indicators.figures``). Each handler: who asks (an inbox session whose role has
+the ``indicators`` right), then one call to ``Indicators.report``. Anonymous: the page redirects to the login,
 JSON and CSV answer 401; another role: 403. Bad input (:class:`IndicatorError`): 400 with a French message
 (the page shows it above the period picker). Every answer is ``Cache-Control: no-store``.
 """
@@ -16,7 +18,7 @@ from urllib.parse import quote, urlencode
 from aiohttp import web
 
 from hub import clock
-from hub.indicators import VIEWER_ROLES, IndicatorError, Indicators
+from hub.indicators import IndicatorError, Indicators
 from hub.indicators.charts import bar_chart
 from hub.indicators.period import DIMENSION_LABELS, MONTHS_FR, month, quarter, year_period
 from hub.indicators.report import Report
@@ -25,7 +27,8 @@ from hub.web.inbox_common import STATIC, json_error, render
 from hub.web.keys import HUB
 
 INDICATORS: web.AppKey[Indicators] = web.AppKey("indicators", Indicators)
-FORBIDDEN = "Les indicateurs sont réservés à la direction et aux administrateurs du service."
+QUERY_KEYS = ("from", "to", "month", "quarter", "year", "by", "gp")
+FORBIDDEN = "Votre rôle ne donne pas accès aux indicateurs du service."
 
 
 async def _who(request: web.Request, html: bool) -> SessionInfo:
@@ -34,7 +37,7 @@ async def _who(request: web.Request, html: bool) -> SessionInfo:
         if html:
             raise web.HTTPSeeOther(f"/inbox/login?next={quote(request.path_qs, safe='')}")
         raise web.HTTPUnauthorized(text='{"error": "Connexion requise."}', content_type="application/json")
-    if info.user.role not in VIEWER_ROLES:
+    if not request.app[HUB].rights.can(info.user.role, "indicators"):
         if html:
             raise web.HTTPForbidden(text=FORBIDDEN, content_type="text/plain")
         raise web.HTTPForbidden(text=f'{{"error": "{FORBIDDEN}"}}', content_type="application/json")
@@ -42,14 +45,14 @@ async def _who(request: web.Request, html: bool) -> SessionInfo:
 
 
 def _query(request: web.Request) -> dict[str, str]:
-    return {k: v for k, v in request.query.items() if k in ("from", "to", "month", "quarter", "year", "by") and v}
+    return {k: v for k, v in request.query.items() if k in QUERY_KEYS and v}
 
 
 async def _report(request: web.Request) -> Report:
     return await request.app[INDICATORS].report(_query(request), clock.today())
 
 
-def _shortcuts(today: date, by: str) -> list[tuple[str, str]]:
+def _shortcuts(today: date, by: str, gp: str = "") -> list[tuple[str, str]]:
     last_month = month(today.year - (today.month == 1), (today.month - 2) % 12 + 1)
     q = (today.month - 1) // 3 + 1
     last_q = quarter(today.year - (q == 1), (q - 2) % 4 + 1)
@@ -58,7 +61,7 @@ def _shortcuts(today: date, by: str) -> list[tuple[str, str]]:
                           ("Trimestre en cours", quarter(today.year, q)), ("Trimestre précédent", last_q),
                           ("Année en cours", year_period(today.year)),
                           ("Année précédente", year_period(today.year - 1))):
-        query = {"from": period.start.isoformat(), "to": period.end.isoformat(), "by": by}
+        query = {"from": period.start.isoformat(), "to": period.end.isoformat(), "by": by, **({"gp": gp} if gp else {})}
         out.append((label, "?" + urlencode(query)))
     return out
 
@@ -70,9 +73,11 @@ async def page(request: web.Request) -> web.Response:
     by = query.get("by", "channel")
     context = {"csrf_token": info.csrf_token, "email": info.user.email, "dimensions": DIMENSION_LABELS,
                "by": by if by in DIMENSION_LABELS else "channel", "months": MONTHS_FR, "today": today,
-               "shortcuts": _shortcuts(today, by if by in DIMENSION_LABELS else "channel"), "error": None,
+               "shortcuts": _shortcuts(today, by if by in DIMENSION_LABELS else "channel", query.get("gp", "")),
+               "error": None,
                "report": None, "charts": {}, "csv_query": urlencode(query),
-               "cache_minutes": (request.app[INDICATORS].settings.cache_seconds + 59) // 60}
+               "cache_minutes": (request.app[INDICATORS].settings.cache_seconds + 59) // 60,
+               "gp": query.get("gp", "")}
     try:
         report = await request.app[INDICATORS].report(query, today)
     except IndicatorError as exc:
@@ -82,7 +87,8 @@ async def page(request: web.Request) -> web.Response:
     context.update(report=report, charts={t.id: bar_chart(t) for t in report.tables},
                    period_from=period.start.isoformat(), period_to=period.end.isoformat(),
                    csv_query=urlencode({"from": period.start.isoformat(), "to": period.end.isoformat(),
-                                        "by": report.figures.by}))
+                                        "by": report.figures.by,
+                                        **({"gp": report.figures.gp} if report.figures.gp else {})}))
     return render(request, "indicators/page.html", context)
 
 
@@ -112,7 +118,8 @@ async def csv_export(request: web.Request) -> web.Response:
     if table is None:
         return json_error("Tableau inconnu.", 404)
     p = report.figures.period
-    name = f"indicateurs-{table.id}-{report.figures.by}-{p.start.isoformat()}-{p.end.isoformat()}.csv"
+    who = f"-rpps{report.figures.gp}" if report.figures.gp else ""
+    name = f"indicateurs-{table.id}-{report.figures.by}{who}-{p.start.isoformat()}-{p.end.isoformat()}.csv"
     return web.Response(body=table.to_csv().encode("utf-8"), headers={
         "Content-Type": "text/csv; charset=utf-8", "Content-Disposition": f'attachment; filename="{name}"',
         "Cache-Control": "no-store"})

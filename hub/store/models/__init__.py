@@ -3,7 +3,7 @@
 from hub.store.models.base import Base, UTCDateTime, new_id, utcnow
 from hub.store.models.consent import ConsentDecision, ConsentSubject, Recommendation  # noqa: F401 (issue 13)
 from hub.store.models.directory import Centre, Employer, Practitioner, Structure, StructureCommune, Team
-from hub.store.models.indicators import IntakeRefusal, WorkingDay
+from hub.store.models.indicators import IndicatorLink, IntakeRefusal
 from hub.store.models.messaging import (
     CLOSED_STATUSES,
     TASK_STATUSES,
@@ -29,5 +29,5 @@ __all__ = [
     "ConsentRecord", "DataKeyRow", "Employer", "Message", "OutboxItem", "Practitioner", "Request", "RequestLookup",
     "RoutingDecision", "Structure", "StructureCommune", "Team", "Thread", "ThreadAlias", "ThreadRead", "UTCDateTime",
     "UsedJti", "User", "WebSession", "new_id", "utcnow",
-    "IntakeRefusal", "Lease", "LoginThrottle", "Pickup", "RateBucket", "WorkingDay",
+    "IndicatorLink", "IntakeRefusal", "Lease", "LoginThrottle", "Pickup", "RateBucket",
 ]

@@ -73,6 +73,16 @@ class Request(Base):
     last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when the Task reached a closed status
     first_answer_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # first reply or info-request sent
+    # facts for the indicators, kept by ORM events (hub.store.models.indicators): the thread's channel and API
+    # client; working-day ordinals of the days received, first answered and closed; when the request first
+    # entered triage and first left it
+    channel: Mapped[str | None] = mapped_column(String(10))
+    client_id: Mapped[str | None] = mapped_column(String(64))
+    created_wd: Mapped[int | None] = mapped_column(Integer)
+    answer_wd: Mapped[int | None] = mapped_column(Integer)
+    closed_wd: Mapped[int | None] = mapped_column(Integer)
+    triage_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    triage_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     __table_args__ = (
         # inbox boxes: keyset pages ordered by (last_activity_at, id) per assignee/team/informed/triage + status;
         # thread_id last so that unread counts (joined to thread_reads) are index-only
