@@ -179,3 +179,34 @@ async def test_json_review_and_send(demo_hub: Hub, start_server: Any) -> None:
                                 json={"purpose": "exchange-gp", "decision": "maybe", "channel": "form"})
         assert bad.status == 400 and "Décision inconnue" in (await bad.json())["error"]
     assert await recommendation_states(demo_hub, task_id) == []
+
+
+async def test_the_thread_shows_the_consent_state(demo_hub: Hub, start_server: Any) -> None:
+    srv = await start_server(demo_hub)
+    gp_thread, _, _ = await submit(demo_hub)  # a GP's request, no consent recorded
+    worker_thread, _, _ = await submit(demo_hub, **WORKER)  # type: ignore[arg-type]
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as client:
+        login = await client.post(f"{srv.url}/api/login", json={"email": ANNE, "password": PASSWORD,
+                                                                "otp": await otp_for(demo_hub, ANNE)})
+        headers = {"X-CSRF-Token": (await login.json())["csrf_token"]}
+        shown = await (await client.get(f"{srv.url}/api/threads/{gp_thread}")).json()
+        assert [(c["purpose"], c["decision"], c["allowed"]) for c in shown["consents"]] == [
+            ("exchange-gp", None, False)]
+        assert shown["consents"][0]["text"].startswith("aucun consentement enregistré")
+        assert shown["consents_href"] == f"/inbox/threads/{gp_thread}/consentements"
+        html = await (await client.get(f"{srv.url}/inbox/threads/{gp_thread}")).text()
+        assert "Consentements du salarié" in html and "aucun consentement enregistré" in html
+        assert f'href="/inbox/threads/{gp_thread}/consentements"' in html
+        await client.post(f"{srv.url}/api/threads/{gp_thread}/consents", headers=headers, json={
+            "purpose": "exchange-gp", "decision": "consent", "channel": "in-person", "date": "2026-01-05",
+            "note": "Appel du salarié, accord oral."})
+        shown = await (await client.get(f"{srv.url}/api/threads/{gp_thread}")).json()
+        assert shown["consents"][0] | {"text": ""} == {
+            "purpose": "exchange-gp", "label": "l'échange d'informations de santé avec le médecin traitant",
+            "decision": "consent", "date": "2026-01-05", "channel": "in-person", "allowed": True, "text": ""}
+        assert "Appel du salarié" not in str(shown["consents"])  # the decision, not its note
+        html = await (await client.get(f"{srv.url}/inbox/threads/{gp_thread}")).text()
+        assert "accord le 05/01/2026, en personne ou par téléphone" in html
+        shown = await (await client.get(f"{srv.url}/api/threads/{worker_thread}")).json()
+        assert [(c["purpose"], c["allowed"]) for c in shown["consents"]] == [
+            ("recommendations-employer", True), ("recommendations-medecin-conseil", True)]

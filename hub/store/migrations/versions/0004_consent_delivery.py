@@ -6,7 +6,7 @@ serves, so the outbox worker checks the worker's consent again when it delivers 
 (the letter as an outbound message of the thread, with the channel it leaves by).
 
 Revision ID: 0004_consent_delivery
-Revises: 0003_consent (depends on 0003_pickup: the pickups table)
+Revises: 0003_consent, 0003_pickup (it alters the recommendations and the pickups tables: it joins those two heads)
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_consent_delivery"
-down_revision = "0003_consent"
+down_revision = ("0003_consent", "0003_pickup")
 branch_labels = None
-depends_on = ("0003_pickup",)
+depends_on = None
 
 
 def upgrade() -> None:
