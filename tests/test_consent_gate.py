@@ -299,5 +299,11 @@ async def test_a_pickup_is_checked_again_when_opened(demo_hub: Hub, what: str) -
     assert len([m for m in view.messages if m.kind == "status"]) == 1  # told once
     out = next(m for m in view.messages if m.direction == "out")
     assert out.delivery and "retrait sécurisé suspendu" in out.delivery
+    line = next(m for m in view.messages if m.kind == "status").body
+    assert line.startswith("Non lu par le correspondant") and "le lien fonctionnera de nouveau" in line
+    if what == "employer":
+        assert await recommendation_states(hub, task_id) == [("employer", "held")]
     await record_for(hub, anne, thread_id, purpose, "consent", "email", None, "", "t")
     assert (await pickup.open_link(hub, token)).status == "opened"  # the worker agreed again
+    if what == "employer":
+        assert await recommendation_states(hub, task_id) == [("employer", "sent")]

@@ -10,7 +10,7 @@ Contract:
   the link). Both carry the consent purpose, checked a third time when the content actually leaves (the outbox
   worker, the pickup's steps). It marks the row ``refused`` (audited by the gate) when the worker objected
   meanwhile. A row written before letters were thread messages gets its message now.
-- ``await letter_message(hub, session, request, recipient, via, body, author)`` adds the letter to the thread
+- ``await letter_message(hub, session, request, via, body, author)`` adds the letter to the thread
   (direction ``out``, kind ``recommendation``, channel ``mssante`` or ``retrait``) and returns its id.
 - ``await dispatch_due(hub)`` does so for every scheduled row whose ``due_at`` has passed, one transaction each;
   ``RecommendationsWorker(hub).run()`` calls it periodically (``guichet serve``, role ``worker``).
@@ -64,8 +64,8 @@ async def worker_notice(hub: Hub, session: AsyncSession, thread: Thread, request
         headers={"Auto-Submitted": "auto-generated"}), thread_id=thread.id)
 
 
-async def letter_message(hub: Hub, session: AsyncSession, request: Request, recipient: str, via: str, body: str,
-                         author: str) -> str:
+async def letter_message(hub: Hub, session: AsyncSession, request: Request, via: str, body: str, author: str
+                         ) -> str:
     message_id, key = new_id(), hub.sealer.new_key(session)
     session.add(Message(id=message_id, thread_id=request.thread_id, request_id=request.id, direction="out",
                         kind="recommendation", channel=CHANNEL_OF[via], author_label=author[:200],
@@ -87,7 +87,7 @@ async def deliver_row(hub: Hub, session: AsyncSession, row: Recommendation, requ
                                          row.content_enc)
     via = content.get("via") or await letter_route(session, hub.settings, row.recipient, content["to"])
     if row.message_id is None:
-        row.message_id = await letter_message(hub, session, request, row.recipient, via, content["body"],
+        row.message_id = await letter_message(hub, session, request, via, content["body"],
                                               content.get("author") or "le médecin du travail")
     consent = ConsentTag(purpose, request.id, row.message_id)
     if via == "mssante":

@@ -9,8 +9,8 @@ added behind ``hub.inbox.actions``), the pré-reprise recommendations (when aske
 FHIR reads of the physicians' answers, and — a second time, when the content actually leaves — the outbox
 worker (``hub.consent.outbound``) and the secure pickup's every step (``hub.pickup.service``).
 ``ConsentRefused.message`` is French: the purpose, and what to do; ``ConsentRefused.on`` is the date of the
-decision that forbids it (None: nothing recorded). ``held_line(refused, what)`` is the French line the thread shows
-when queued content was held back at departure.
+decision that forbids it (None: nothing recorded). ``held_line(refused, what, at_pickup)`` is the French line the
+thread shows when queued content was held back at departure (or at the opening of its secure pickup).
 """
 
 from __future__ import annotations
@@ -53,16 +53,22 @@ def explain(purpose: str, decision: str | None, what: str) -> str:
     return f"{head} : {why}"
 
 
-def held_line(refused: ConsentRefused, what: str) -> str:
-    """The thread's line for content queued while allowed and held back when it was about to leave."""
+def held_line(refused: ConsentRefused, what: str, at_pickup: bool = False) -> str:
+    """The thread's line for content allowed when queued and held back when it was about to leave: by the outbox
+    (``at_pickup`` False), or when the correspondent opened its secure pickup link (True)."""
     if refused.decision in ("objection", "withdrawn"):
         why = (f"le salarié a exprimé son {DECISION_FR[refused.decision]} pour {PURPOSE_FR[refused.purpose]}"
-               + (f" le {refused.on:%d/%m/%Y}" if refused.on else "") + ", après la mise en file de l'envoi")
+               + (f" le {refused.on:%d/%m/%Y}" if refused.on else ""))
     else:
         why = f"aucun accord du salarié n'est enregistré pour {PURPOSE_FR[refused.purpose]}"
-    return (f"Non envoyé ({what}) : {why}. Rien n'a été transmis. Si le salarié revient sur sa décision, "
-            "enregistrez son accord dans le registre des consentements (page « Consentements » de la demande), "
-            "puis envoyez de nouveau.")
+    if at_pickup:
+        return (f"Non lu par le correspondant ({what}) : {why}, avant qu'il n'ouvre le lien de retrait sécurisé. "
+                "Le contenu ne lui a pas été montré. Si le salarié revient sur sa décision, enregistrez son accord "
+                "dans le registre des consentements (page « Consentements » de la demande) : le lien fonctionnera "
+                "de nouveau.")
+    return (f"Non envoyé ({what}) : {why}, après la mise en file de l'envoi. Rien n'a été transmis. Si le salarié "
+            "revient sur sa décision, enregistrez son accord dans le registre des consentements (page "
+            "« Consentements » de la demande), puis envoyez de nouveau.")
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,10 @@ Contract:
   delivering transaction) passes an outbox row that names a ``consent_purpose`` through
   ``hub.consent.gate.check_transfer`` (actor ``system``; the refusal is audited there) and answers True when the
   worker's decision now forbids it: the row must not leave (the worker sets it ``held``).
-- ``await tell_thread(deps, session, request, refused, what, message_id)`` (also used by the secure pickup)
+- ``await tell_thread(deps, session, request, refused, what, message_id, at_pickup)`` (also used by the pickup)
   records the refusal where the physician sees it: a ``status`` message of the thread (sealed, French:
-  ``hub.consent.gate.held_line``) and, for a pré-reprise letter, its ``Recommendation`` row ``held``.
+  ``hub.consent.gate.held_line``) and, for a pré-reprise letter, its ``Recommendation`` row ``held``;
+  ``await released(session, message_id)`` puts such a letter back to ``sent`` when its pickup works again.
 Acknowledgements, notifications and one-time codes carry no ``consent_purpose`` and are never checked.
 """
 
@@ -23,27 +24,34 @@ from hub.store.models import Message, OutboxItem, Recommendation, Request, new_i
 
 HOLD_AUTHOR = "Guichet (contrôle du consentement)"
 WHAT_OF_ROW = {"reply": "réponse à l'expéditeur", "info-request": "demande de précisions à l'expéditeur",
-               "pickup": "lien de retrait sécurisé de la réponse"}
+               "pickup": "lien de retrait sécurisé vers un message du médecin"}
 WHAT_OF_PURPOSE = {"recommendations-employer": "recommandations de pré-reprise à l'employeur",
                    "recommendations-medecin-conseil": "recommandations de pré-reprise au médecin conseil"}
 
 
 def what_of(item_purpose: str, consent_purpose: str) -> str:
-    """What the held content was, in French, for the audit and the thread."""
+    """What the held content was, in French, for the audit and the thread (``item_purpose``: the outbox row's
+    purpose, or the kind of the message a pickup carries)."""
     return WHAT_OF_PURPOSE.get(consent_purpose) or WHAT_OF_ROW.get(item_purpose, "message au correspondant")
 
 
 async def tell_thread(deps: ConsentDeps, session: AsyncSession, request: Request, refused: ConsentRefused, what: str,
-                      message_id: str | None) -> None:
-    note_id, key = new_id(), deps.sealer.new_key(session)
+                      message_id: str | None, at_pickup: bool = False) -> None:
+    note_id, key, line = new_id(), deps.sealer.new_key(session), held_line(refused, what, at_pickup)
     session.add(Message(id=note_id, thread_id=request.thread_id, request_id=request.id, direction="internal",
                         kind="status", channel="inbox", author_label=HOLD_AUTHOR, data_key_id=key.id,
                         created_at=utcnow(),
-                        body_enc=deps.sealer.seal(key, "messages", note_id, "body", held_line(refused, what))))
+                        body_enc=deps.sealer.seal(key, "messages", note_id, "body", line)))
     if message_id is not None:
         for letter in (await session.execute(select(Recommendation).where(
                 Recommendation.message_id == message_id))).scalars():
             letter.status = "held"
+
+
+async def released(session: AsyncSession, message_id: str) -> None:
+    for letter in (await session.execute(select(Recommendation).where(
+            Recommendation.message_id == message_id, Recommendation.status == "held"))).scalars():
+        letter.status = "sent"
 
 
 class ConsentGuard:

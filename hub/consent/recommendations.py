@@ -211,7 +211,7 @@ async def send(hub: Hub, viewer: Viewer, thread_id: str, draft: RecommendationDr
         ids = []
         for item in prepared.letters:
             row_id, key = new_id(), hub.sealer.new_key(session)
-            message_id = await letter_message(hub, session, request, item.recipient, item.via, item.body, author)
+            message_id = await letter_message(hub, session, request, item.via, item.body, author)
             row = Recommendation(
                 id=row_id, request_id=request.id, recipient=item.recipient, status="scheduled",
                 author_user_id=viewer.user_id, created_at=now, due_at=due, data_key_id=key.id, message_id=message_id,

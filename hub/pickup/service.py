@@ -39,7 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.audit import Actor
 from hub.consent.gate import check_transfer
-from hub.consent.outbound import tell_thread, what_of
+from hub.consent.outbound import released, tell_thread, what_of
 from hub.intake.drafts import MessageDraft
 from hub.outbox import ConsentTag
 from hub.pickup.mails import code_email, link_email
@@ -148,20 +148,19 @@ async def _consent_again(hub: Hub, session: AsyncSession, pickup: Pickup, source
     assert pickup.consent_purpose is not None
     message = await session.get(Message, pickup.message_id)
     request = await session.get(Request, message.request_id) if message and message.request_id else None
-    if request is None:
+    if message is None or request is None:
         return
-    label = what_of("pickup" if message is None or message.kind != "recommendation" else "recommendation",
-                    pickup.consent_purpose)
+    label = what_of(message.kind, pickup.consent_purpose)
     refused = await check_transfer(hub, session, request, pickup.consent_purpose, _actor(pickup.id, source),
                                    f"{label}, retrait sécurisé ({what})")
     if refused is None:
-        if pickup.status == "held":
+        if pickup.status == "held":  # the worker agreed again
             pickup.status = "opened" if pickup.opened_at else "waiting"
+            await released(session, pickup.message_id)
         return
     if pickup.status != "held":
         pickup.status = "held"
-        await tell_thread(hub, session, request, refused, f"{label} : le correspondant a ouvert le lien",
-                          pickup.message_id)
+        await tell_thread(hub, session, request, refused, label, pickup.message_id, at_pickup=True)
     raise _Refused(WITHHELD, 403)
 
 
