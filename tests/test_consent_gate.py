@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Any
 
 import aiohttp
 import pytest
@@ -214,6 +215,12 @@ async def _gp_reply(hub: Hub, route: str) -> tuple[str, str]:
     return thread_id, task_id
 
 
+async def _replied(hub: Hub, **request: Any) -> tuple[str, str]:
+    thread_id, task_id, _ = await submit(hub, consent=PERMIT, **request)
+    await _reply(hub, thread_id)
+    return thread_id, task_id
+
+
 async def _letter(hub: Hub, recipient: str) -> tuple[str, str]:
     thread_id, task_id, _ = await submit(hub, **WORKER)  # type: ignore[arg-type]
     await reco.send(hub, await viewer(hub, ANNE), thread_id, _draft(recipient), "t")
@@ -228,6 +235,11 @@ AT_DEPARTURE: dict[str, tuple[Callable[[Hub], Awaitable[tuple[str, str]]], tuple
                                  "withdrawn"),
     "reply to a GP by secure pickup (the link)": (lambda h: _gp_reply(h, "pickup"), ("pickup", "email"),
                                                   "exchange-gp", "withdrawn"),
+    "reply to a CPTS/DAC by email, secure pickup (the link)": (
+        lambda h: _replied(h, kind="coordinator"), ("pickup", "email"), "exchange-cpts-dac", "withdrawn"),
+    "reply to a PDP referral's partner, secure pickup (the link)": (
+        lambda h: _replied(h, event="pdp", channel="form", kind="partner"), ("pickup", "email"), "pdp-referral",
+        "withdrawn"),
     "recommendations to the médecin conseil by MSSanté": (lambda h: _letter(h, "medecin-conseil"),
                                                           ("recommendation", "mssante"),
                                                           "recommendations-medecin-conseil", "objection"),
