@@ -290,7 +290,7 @@ async def test_queued_content_does_not_leave_after_a_withdrawal(demo_hub: Hub, n
 
 
 @pytest.mark.parametrize("what", ["reply", "employer"])
-async def test_a_pickup_is_checked_again_when_opened(demo_hub: Hub, what: str) -> None:
+async def test_a_pickup_is_checked_again_when_opened(demo_hub: Hub, what: str, start_server: Any) -> None:
     hub = demo_hub
     thread_id, task_id = await (_gp_reply(hub, "pickup") if what == "reply" else _letter(hub, "employer"))
     purpose = "exchange-gp" if what == "reply" else "recommendations-employer"
@@ -306,7 +306,10 @@ async def test_a_pickup_is_checked_again_when_opened(demo_hub: Hub, what: str) -
             await step()
         assert refused.value.status == 403 and "suspendue" in refused.value.message
         assert "oppos" not in refused.value.message and "accord" not in refused.value.message  # not said to them
-    assert len(await denied_transfers(hub, task_id)) == 2
+    srv = await start_server(hub)
+    async with aiohttp.ClientSession() as client, client.get(f"{srv.url}/retrait/{token}") as page:
+        assert page.status == 403 and "sa transmission a été suspendue" in await page.text()
+    assert len(await denied_transfers(hub, task_id)) == 3
     view = await open_thread(hub, anne, thread_id, "t")
     assert len([m for m in view.messages if m.kind == "status"]) == 1  # told once
     out = next(m for m in view.messages if m.direction == "out")

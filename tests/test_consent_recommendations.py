@@ -83,6 +83,7 @@ async def test_review_then_send_to_both_recipients(demo_hub: Hub) -> None:
     assert link["to"] == ["rh@conserverie.example"] and "Des recommandations du médecin du travail" in link["text"]
     assert "Pauses" not in link["text"] and "Lemoine" not in link["text"]
     token = link_token(link["text"])
+    assert (await pickup.open_link(hub, token)).kind == "recommendation"  # the page says "Lire les recommandations"
     await pickup.send_code(hub, token)
     secret = await pickup.check_code(hub, token, await last_code(hub, thread_id, "Pauses"))
     content = await pickup.read(hub, token, secret)

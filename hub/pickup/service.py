@@ -77,6 +77,7 @@ class PickupState:
     code_sent: bool
     attempts_left: int
     expires_at: datetime
+    kind: str = "reply"  # of the waiting message: reply | info-request | recommendation
 
 
 @dataclass
@@ -183,9 +184,10 @@ async def _committing(hub: Hub) -> AsyncIterator[AsyncSession]:
         raise refused
 
 
-def _state(pickup: Pickup, thread: Thread) -> PickupState:
+async def _state(session: AsyncSession, pickup: Pickup, thread: Thread) -> PickupState:
+    message = await session.get(Message, pickup.message_id)
     return PickupState(thread.reference, pickup.status, pickup.code_digest is not None,
-                       MAX_ATTEMPTS - pickup.attempts, pickup.expires_at)
+                       MAX_ATTEMPTS - pickup.attempts, pickup.expires_at, message.kind if message else "reply")
 
 
 async def open_link(hub: Hub, token: str, source: str | None = None) -> PickupState:
@@ -193,7 +195,7 @@ async def open_link(hub: Hub, token: str, source: str | None = None) -> PickupSt
         pickup, thread = await _find(hub, session, token, source, "open")
         await hub.audit.record(session, actor=_actor(pickup.id, source), action="read", entity_type="Pickup",
                                entity_id=pickup.id, detail="link opened")
-        return _state(pickup, thread)
+        return await _state(session, pickup, thread)
 
 
 async def send_code(hub: Hub, token: str, source: str | None = None) -> PickupState:
@@ -214,7 +216,7 @@ async def send_code(hub: Hub, token: str, source: str | None = None) -> PickupSt
                                                                     CODE_MINUTES), thread_id=thread.id)
         await hub.audit.record(session, actor=_actor(pickup.id, source), action="update", entity_type="Pickup",
                                entity_id=pickup.id, detail=f"one-time code sent ({pickup.codes_sent})")
-        state = _state(pickup, thread)
+        state = await _state(session, pickup, thread)
     hub.outbox.wakeup.set()
     return state
 
