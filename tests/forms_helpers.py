@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiohttp
 from bs4 import BeautifulSoup
@@ -12,7 +13,7 @@ from sqlalchemy import func, select
 from hub.core import Hub
 from hub.store.models import Request
 
-TODAY = date.today()
+TODAY = datetime.now(ZoneInfo("Europe/Paris")).date()  # the forms' today (between 00:00 Paris and 00:00 UTC too)
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 

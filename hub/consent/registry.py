@@ -7,7 +7,9 @@ the sealer, the keyed hasher and the audit log: the ``Hub``, or a ``ConsentKeys`
 - ``await record(hub, session, worker_key=…, purpose=…, decision=…, channel=…, author=…, actor=…)`` appends a
   decision (``seq`` = previous + 1), sealed, and audits it (entity ``Consent``: the purpose and channel, never
   the decision nor who). Raises ``Invalid`` (French) for an unknown purpose, decision or channel, or a date in
-  the future.
+  the future — "today" is the date in France (``today_fr()``), as the forms and the users see it: between
+  midnight in Paris and midnight UTC a decision dated today is not "in the future"; a decision without a date is
+  dated today in France.
 - ``await current(hub, session, worker_key)`` → ``{purpose: ConsentEntry}``, the last decision of each purpose;
   ``await history(hub, session, worker_key)`` → every decision, oldest first.
 """
@@ -18,6 +20,7 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,6 +32,12 @@ from hub.crypto.lookup import LookupHasher
 from hub.inbox.errors import Invalid
 from hub.store.models import ConsentDecision, ConsentSubject, Request, new_id, utcnow
 from hub.store.sealing import Sealer
+
+FRANCE = ZoneInfo("Europe/Paris")
+
+
+def today_fr() -> date:
+    return datetime.now(FRANCE).date()
 
 
 class ConsentDeps(Protocol):
@@ -97,7 +106,7 @@ def validate(purpose: str, decision: str, channel: str, on: date | None) -> None
         raise Invalid(f"Décision inconnue : « {decision[:20]} ». Décisions possibles : {', '.join(DECISIONS)}.")
     if channel not in CHANNELS:
         raise Invalid(f"Canal inconnu : « {channel[:20]} ». Canaux possibles : {', '.join(CHANNELS)}.")
-    if on is not None and on > utcnow().date():
+    if on is not None and on > today_fr():
         raise Invalid("La date de la décision ne peut pas être dans le futur.")
 
 
@@ -108,7 +117,7 @@ async def record(hub: ConsentDeps, session: AsyncSession, *, worker_key: str, pu
     last = (await session.execute(select(func.max(ConsentDecision.seq)).where(
         ConsentDecision.worker_key == worker_key, ConsentDecision.purpose == purpose))).scalar_one_or_none()
     now, row_id, key = utcnow(), new_id(), hub.sealer.new_key(session)
-    on = on or now.date()
+    on = on or today_fr()
     details = {"decision": decision, "date": on.isoformat(), "channel": channel, "author": author[:200],
                "note": note[:2000]}
     seq = (last or 0) + 1
