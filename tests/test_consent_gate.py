@@ -21,6 +21,7 @@ from sqlalchemy import func, select, update
 from hub.consent import recommendations as reco
 from hub.consent.dispatch import dispatch_due
 from hub.consent.gate import ConsentRefused
+from hub.consent.registry import today_fr
 from hub.consent.service import consents_of, record_for
 from hub.core import Hub
 from hub.inbox import actions
@@ -282,7 +283,7 @@ async def test_queued_content_does_not_leave_after_a_withdrawal(demo_hub: Hub, n
     view = await open_thread(hub, await viewer(hub, ANNE), thread_id, "t")
     line = next(m for m in view.messages if m.kind == "status")
     assert line.body.startswith("Non envoyé") and PURPOSE_WORDS[purpose] in line.body
-    assert "registre des consentements" in line.body and f"{utcnow():%d/%m/%Y}" in line.body
+    assert "registre des consentements" in line.body and f"{today_fr():%d/%m/%Y}" in line.body
     held = next(m for m in view.messages if m.direction == "out")
     assert held.delivery and "non envoyé" in held.delivery
     if row_purpose == "recommendation" or purpose.startswith("recommendations"):
