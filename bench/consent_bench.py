@@ -3,7 +3,9 @@
 Each timed call is one transaction: find the request's keyed worker identity, read and decrypt the current
 decision of one purpose. Baseline in the same run, on the same database: the same transaction reading the request
 row only (``session.get``), which every outgoing path does anyway. A second run gives each worker a history of
-50 decisions (the gate reads only the last one).
+50 decisions (the gate reads only the last one). Third: the outbox worker delivering rows to a transport that does
+nothing, per row — rows that carry clinical content (``consent_purpose``: the gate again at departure,
+``hub.consent.outbound``) against the same rows without it (acknowledgements, notifications: no check).
 Usage: .venv/bin/python bench/consent_bench.py [--requests 300] [--database-url URL]
 """
 
@@ -17,6 +19,7 @@ import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 from hub.audit import Actor
 from hub.config import load_settings
@@ -27,6 +30,7 @@ from hub.crypto.keystore import KeyStore
 from hub.demo import EXAMPLE_DIRECTORY
 from hub.directory.importer import import_directory
 from hub.intake import ConsentStatement, EmployerRef, Person, RequestDraft, Requester, WorkStoppage
+from hub.outbox import ConsentTag, OutboundEmail, OutboxWorker
 from hub.store.migrate import upgrade
 from hub.store.models import Request
 
@@ -59,6 +63,29 @@ async def timed(hub: Hub, ids: list[str], gate: bool) -> float:
     return (time.perf_counter() - started) * 1000 / len(ids)
 
 
+class Sink:
+    async def deliver(self, payload: dict[str, Any]) -> None:
+        return None
+
+
+async def drain(hub: Hub) -> int:
+    worker, done = OutboxWorker(hub.db, hub.outbox, {"email": Sink()}, batch=50), 0
+    while count := await worker.run_once():
+        done += count
+    return done
+
+
+async def outbox_ms(hub: Hub, ids: list[str], tagged: bool) -> float:
+    async with hub.db.session() as session, session.begin():
+        for task_id in ids:
+            hub.outbox.enqueue_email(session, "reply", OutboundEmail(
+                to=["gp@example.fr"], subject="[GU] Réponse", text="Texte de la réponse. " * 30,
+                from_addr="guichet@example.fr"), consent=ConsentTag("exchange-gp", task_id) if tagged else None)
+    started = time.perf_counter()
+    assert await drain(hub) == len(ids)
+    return (time.perf_counter() - started) * 1000 / len(ids)
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=300)
@@ -88,12 +115,18 @@ async def main() -> None:
                                               author="bench", actor=ACTOR)
             await hub.audit.flush()  # chain the 2,450 audit entries first: not part of what is measured
             long_history = await timed(hub, ids[:50], True)
+            await drain(hub)  # the acknowledgements and notifications of the intake
+            await outbox_ms(hub, ids[:20], True)  # warm up
+            plain_row, checked_row = await outbox_ms(hub, ids[50:], False), await outbox_ms(hub, ids[50:], True)
             await hub.close()
     print(f"database: {url.split(':', 1)[0]}; {args.requests} requests; load average {os.getloadavg()[0]:.1f}")
     print(f"baseline: transaction reading the request row     {baseline:6.3f} ms/call")
     print(f"gate:     same transaction + check_transfer       {gate:6.3f} ms/call  -> ratio {gate / baseline:.2f}")
     print(f"gate, workers with 50 decisions each              {long_history:6.3f} ms/call  -> ratio "
           f"{long_history / baseline:.2f}")
+    print(f"outbox:   delivering a row without clinical content   {plain_row:6.3f} ms/row")
+    print(f"outbox:   a row with consent_purpose (gate at departure) {checked_row:6.3f} ms/row  -> ratio "
+          f"{checked_row / plain_row:.2f}")
 
 
 if __name__ == "__main__":

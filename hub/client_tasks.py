@@ -6,7 +6,8 @@ Contract (every method filters on ``Thread.client_id == client_id``: another cli
   comparator in ``COMPARATORS`` and an aware datetime), newest first;
 - ``await tasks.communications(client_id, task_id, actor) -> list[MessageInfo] | None`` — the physicians'
   messages (direction ``out``) and the client's own (channel ``fhir``), decrypted, oldest first; the physicians'
-  messages only while the worker's consent lets them leave (``hub.consent.gate.check_transfer``, audited);
+  messages only while the worker's consent lets them leave (``hub.consent.gate.check_transfer``, audited); never
+  the pré-reprise letters (kind ``recommendation``: they are for the employer and the médecin conseil);
 - ``await tasks.owned(client_id, task_id) -> TaskInfo | None`` (not audited: no health data is read);
 - ``await tasks.message_raw(message_id) -> (thread_id, raw) | None``: a stored message's raw bytes, to tell a
   re-sent reply from a reused id with another body.
@@ -123,7 +124,8 @@ class ClientTasks:
             own = (Message.direction == "in") & (Message.channel == "fhir")
             messages = (await session.execute(
                 select(Message).where(Message.thread_id == request.thread_id,
-                                      own if refused is not None else or_(Message.direction == "out", own))
+                                      own if refused is not None else or_(
+                                          (Message.direction == "out") & (Message.kind != "recommendation"), own))
                 .order_by(Message.created_at, Message.id))).scalars().all()
             out = []
             for m in messages:

@@ -65,6 +65,9 @@ class Settings:
     trusted_authserv_id: str | None = None
     plain_email_domains: tuple[str, ...] = ()
     pickup_days: int = 14
+    # the MSSanté space's mail domains (an address there, or under a sub-domain, is a secure health mailbox:
+    # hub.trust.letters); the national space's domains are sub-domains of mssante.fr
+    mssante_domains: tuple[str, ...] = ("mssante.fr",)
 
     @property
     def tls_enabled(self) -> bool:
@@ -144,6 +147,7 @@ def load_settings(env: Mapping[str, str] | None = None, toml_path: Path | None =
         trusted_authserv_id=(str(get("trusted_authserv_id") or "").strip().lower() or None),
         plain_email_domains=_domains(get("plain_email_domains", ())),
         pickup_days=integer({"pickup_days": get("pickup_days", 14)}, "pickup_days", 14, minimum=1, maximum=366),
+        mssante_domains=_domains(get("mssante_domains", ("mssante.fr",))),
     )
 
 

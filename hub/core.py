@@ -18,6 +18,7 @@ from hub.audit_keys import AuditKeys
 from hub.bounces import ReturnPaths
 from hub.client_tasks import ClientTasks
 from hub.config import Settings
+from hub.consent.outbound import ConsentGuard
 from hub.consent.registry import ConsentKeys
 from hub.crypto.envelope import Vault
 from hub.crypto.keystore import KeyStore
@@ -70,6 +71,7 @@ class Hub:
         self.outbox = Outbox(self.db, self.sealer)
         self.return_paths = ReturnPaths(self.db, self.hasher, self.settings.address)  # VERP (hub.bounces)
         self.outbox.return_path = self.return_paths.address
+        self.outbox.guard = ConsentGuard(ConsentKeys(self.sealer, self.hasher, self.audit))  # consent at departure
         self.notices = Notices(self.settings, self.outbox, self.sealer, self.audit)
         self.intake = IntakeService(self.db, self.router, self.sealer, self.hasher, self.audit, self.notices,
                                     self.outbox)

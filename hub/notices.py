@@ -34,7 +34,7 @@ from hub.config import Settings
 from hub.followup import EVENT_FR, next_steps
 from hub.inbox.authorship import COORDINATION, authored
 from hub.intake.drafts import RequestDraft
-from hub.outbox import OutboundEmail, Outbox
+from hub.outbox import ConsentTag, OutboundEmail, Outbox
 from hub.routing import Decision
 from hub.store.models import Message, Practitioner, Request, Team, Thread, ThreadAlias, User, new_id
 from hub.store.sealing import Sealer
@@ -150,9 +150,11 @@ class Notices:
     # -- physician → requester ------------------------------------------------------------------------
     async def on_outbound(self, session: AsyncSession, thread: Thread, request: Request, message_id: str,
                           kind: str, text: str, to: str | None = None, in_reply_to: str | None = None,
-                          transport: str | None = None, author: str | None = None) -> None:
+                          transport: str | None = None, author: str | None = None,
+                          consent: ConsentTag | None = None) -> None:
         """A reply (``kind="reply"``) or question (``"info-request"``) to an email requester, signed by ``author``
-        (``hub.inbox.authorship``: who wrote it and in what role).
+        (``hub.inbox.authorship``: who wrote it and in what role). ``consent``: the purpose it serves, checked
+        again when the row leaves (``hub.outbox.Outbox.guard``).
 
         ``transport`` is the outbox row's kind (``email``, or ``mssante`` when ``hub.trust.answers`` chose it;
         by default ``outbound_kind(thread)``); a caller that names ``to`` has decided the route, else only email
@@ -180,7 +182,7 @@ class Notices:
                 f"{SIGNATURE}\n")
         self.outbox.enqueue_email(session, kind, OutboundEmail(
             to=[to], subject=f"[{thread.reference}] {label}", text=body, from_addr=self.from_addr,
-            headers=headers), thread_id=thread.id, kind=transport or self.outbound_kind(thread))
+            headers=headers), thread_id=thread.id, kind=transport or self.outbound_kind(thread), consent=consent)
 
     async def _requester_email(self, session: AsyncSession, request: Request) -> str | None:
         payload: dict[str, Any] = await self.sealer.open_json(

@@ -1,7 +1,13 @@
 """The outbox: everything the hub sends is first a row, committed with the change that caused it.
 
 Contract:
-- ``outbox.enqueue_email(session, purpose, email, thread_id)`` adds a row in the caller's transaction.
+- ``outbox.enqueue_email(session, purpose, email, thread_id)`` adds a row in the caller's transaction; a row that
+  carries clinical content also names ``consent`` (:class:`ConsentTag`: the consent purpose it serves, its request
+  and message).
+- ``outbox.guard`` (set by the composition root: ``hub.consent.outbound.ConsentGuard``): called in the delivering
+  transaction for every row with a ``consent_purpose``, just before it leaves; when it answers True the row is not
+  handed to its transport and ends ``held`` (final, distinct from ``dead``; the guard audits and tells the thread).
+  Rows without clinical content (acknowledgements, notifications, codes) are never checked.
 - ``outbox.return_path``: when set (by the composition root: ``hub.bounces.ReturnPaths.address``), each email is
   sent from its own VERP envelope sender; delivery reports are believed only there (``hub.bounces``).
 - ``OutboxWorker(db, outbox, transports, max_attempts).run_once()`` claims due rows (``claimed_by`` names the
@@ -55,6 +61,19 @@ class Transport(Protocol):
     async def deliver(self, payload: dict[str, Any]) -> None: ...
 
 
+@dataclass(frozen=True)
+class ConsentTag:
+    """What a row carrying clinical content is for: checked again when it leaves (``Outbox.guard``)."""
+
+    purpose: str
+    request_id: str
+    message_id: str | None = None
+
+
+class Guard(Protocol):
+    async def __call__(self, session: AsyncSession, item: OutboxItem) -> bool: ...
+
+
 def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(5 * 2 ** max(attempts - 1, 0), 3600))
 
@@ -64,15 +83,18 @@ class Outbox:
         self.db, self.sealer = db, sealer
         self.wakeup = asyncio.Event()
         self.return_path: Callable[[str], str] | None = None
+        self.guard: Guard | None = None
 
     def enqueue_email(self, session: AsyncSession, purpose: str, email: OutboundEmail,
-                      thread_id: str | None = None, kind: str = "email") -> str:
+                      thread_id: str | None = None, kind: str = "email", consent: ConsentTag | None = None) -> str:
         """``kind`` names the transport (``email``; ``mssante`` rows wait for the MSSanté transport)."""
         row_id = new_id()
         key = self.sealer.new_key(session)
         session.add(OutboxItem(
             id=row_id, kind=kind, purpose=purpose, thread_id=thread_id, status="pending", attempts=0,
             next_attempt_at=utcnow(), data_key_id=key.id,
+            consent_purpose=consent.purpose if consent else None, request_id=consent.request_id if consent else None,
+            message_id=consent.message_id if consent else None,
             payload_enc=self.sealer.seal_json(key, "outbox", row_id, "payload", asdict(email)),
         ))
         self.wakeup.set()
@@ -117,6 +139,9 @@ class OutboxWorker:
             row = await session.get(OutboxItem, item.id)
             if row is None or row.status != "pending" or row.claimed_by != self.holder:
                 return "gone"  # delivered, or taken over after this worker's lease lapsed
+            if row.consent_purpose and self.outbox.guard is not None and await self.outbox.guard(session, row):
+                row.status, row.claimed_by, row.last_error = "held", None, "consent"
+                return row.status  # the worker's decision forbids it now: it never leaves (audited by the guard)
             payload = await self.outbox.payload(session, row)
         if item.kind == "email" and self.outbox.return_path is not None:  # its own envelope sender (VERP)
             payload["return_path"] = self.outbox.return_path(item.id)

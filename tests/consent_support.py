@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import select
 
@@ -88,3 +89,13 @@ async def consent_given(hub: Hub, thread_id: str, purpose: str = "exchange-gp") 
     from tests.inbox_support import ANNE, viewer
 
     await record_for(hub, await viewer(hub, ANNE), thread_id, purpose, "consent", "in-person", None, "", "test")
+
+
+class Recorder:
+    """An outbox transport that keeps what it was given (``OutboxWorker(db, outbox, {"email": Recorder()})``)."""
+
+    def __init__(self) -> None:
+        self.payloads: list[dict[str, Any]] = []
+
+    async def deliver(self, payload: dict[str, Any]) -> None:
+        self.payloads.append(payload)

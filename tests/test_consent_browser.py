@@ -82,9 +82,16 @@ async def test_worker_objects_then_the_physician_cannot_send_to_the_employer(dem
         await page.get_by_label("Adresse électronique (MSSanté) du médecin conseil").fill("mc@cpam.mssante.fr")
         await page.get_by_role("button", name="Relire avant envoi").click()
         assert "Temps partiel." in await page.locator("pre.letter").inner_text()
+        assert "par messagerie sécurisée de santé (MSSanté)" in await page.locator("#via-medecin-conseil").inner_text()
         await _axe_clean(page, "review sendable")
         await page.get_by_role("button", name="Confirmer l'envoi").click()
         await page.wait_for_url(f"{srv.url}/inbox/threads/{thread_id}/consentements?fait=recommandations")
+        # the thread: the worker's decisions, and how the letter left
+        await page.goto(f"{srv.url}/inbox/threads/{thread_id}")
+        assert "opposition le" in await page.locator("#consent-recommendations-employer").inner_text()
+        assert "par messagerie sécurisée de santé (MSSanté) : parties le" in await page.locator(
+            "li.msg.out .delivery").inner_text()
+        await _axe_clean(page, "thread with the consent state")
     assert await recommendation_states(demo_hub, task_id) == [("medecin-conseil", "sent")]
     assert len(await denied_transfers(demo_hub, task_id)) >= 1
     assert not [p for p in problems if "Content Security Policy" in p], problems

@@ -7,17 +7,19 @@ from typing import Any
 
 import aiohttp
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from hub.consent import recommendations as reco
 from hub.consent.leak import leaked
 from hub.core import Hub
 from hub.inbox.errors import Conflict, Invalid
 from hub.inbox.threads import open_thread
-from hub.store.models import OutboxItem
+from hub.pickup import service as pickup
+from hub.store.models import OutboxItem, Practitioner
 from tests.accounts_support import otp_for
 from tests.consent_support import PERMIT, outbox_purposes, recommendation_states, submit
 from tests.inbox_support import ANNE, PASSWORD, viewer
+from tests.pickup_support import last_code, link_token
 
 REASON = "Hernie discale opérée en juillet, douleurs persistantes à la marche. Traitement par antalgiques."
 WORKER = {"event": "pre-return", "channel": "form", "kind": "worker", "worker_email": "claire@example.org",
@@ -62,16 +64,58 @@ async def test_review_then_send_to_both_recipients(demo_hub: Hub) -> None:
     ids = await reco.send(hub, anne, thread_id, draft("Pauses régulières.", "employer", "medecin-conseil"), "t")
     assert len(ids) == 2
     assert await recommendation_states(hub, task_id) == [("employer", "sent"), ("medecin-conseil", "sent")]
-    purposes = [p for p in await outbox_purposes(hub, thread_id) if p in ("reco-notice", "recommendation")]
-    assert purposes == ["reco-notice", "recommendation", "recommendation"]  # the worker is told first
+    purposes = [p for p in await outbox_purposes(hub, thread_id) if p in ("reco-notice", "recommendation", "pickup")]
+    assert purposes == ["reco-notice", "pickup", "recommendation"]  # the worker is told first
     notice = (await _payloads(hub, thread_id, "reco-notice"))[0]
     assert notice["to"] == ["claire@example.org"] and "vous opposer" in notice["text"]
     assert "Pauses régulières" not in notice["text"] and "dès maintenant" in notice["text"]
-    letters = await _payloads(hub, thread_id, "recommendation")
-    assert {tuple(x["to"]) for x in letters} == {("rh@conserverie.example",), ("mc@cpam.mssante.fr",)}
-    assert all(reference in x["subject"] for x in letters)
+    # the médecin conseil at an MSSanté address: the letter goes by MSSanté, the only row that carries it
+    async with hub.db.session() as session:
+        rows = (await session.execute(select(OutboxItem).where(OutboxItem.thread_id == thread_id,
+                                                               OutboxItem.purpose == "recommendation"))).scalars().all()
+        assert [(r.kind, r.consent_purpose, r.request_id) for r in rows] == [
+            ("mssante", "recommendations-medecin-conseil", task_id)]
+    mssante = (await _payloads(hub, thread_id, "recommendation"))[0]
+    assert mssante["to"] == ["mc@cpam.mssante.fr"] and reference in mssante["subject"]
+    assert "Pauses régulières." in mssante["text"]
+    # the employer: a secure pickup; the email holds only the link, never the letter
+    link = (await _payloads(hub, thread_id, "pickup"))[0]
+    assert link["to"] == ["rh@conserverie.example"] and "Des recommandations du médecin du travail" in link["text"]
+    assert "Pauses" not in link["text"] and "Lemoine" not in link["text"]
+    token = link_token(link["text"])
+    assert (await pickup.open_link(hub, token)).kind == "recommendation"  # the page says "Lire les recommandations"
+    await pickup.send_code(hub, token)
+    secret = await pickup.check_code(hub, token, await last_code(hub, thread_id, "Pauses"))
+    content = await pickup.read(hub, token, secret)
+    assert content.kind == "recommendation" and "Pauses régulières." in content.body
+    # the thread: each letter, and how it left
     view = await open_thread(hub, anne, thread_id, "t")
-    assert any(m.kind == "note" and "Recommandations pour l'employeur" in m.body for m in view.messages)
+    letters = {m.delivery.split(",")[0]: m for m in view.messages if m.kind == "recommendation" and m.delivery}
+    assert set(letters) == {"Recommandations pour l'employeur", "Recommandations pour le médecin conseil"}
+    assert "par lien de retrait sécurisé : parties le" in letters["Recommandations pour l'employeur"].delivery
+    assert "lu par retrait sécurisé" in letters["Recommandations pour l'employeur"].delivery
+    assert "par messagerie sécurisée de santé (MSSanté) : parties" in letters[
+        "Recommandations pour le médecin conseil"].delivery
+    assert {m.channel for m in letters.values()} == {"retrait", "mssante"}
+
+
+async def test_the_review_says_how_each_letter_leaves(demo_hub: Hub) -> None:
+    hub = demo_hub
+    thread_id, _, _ = await submit(hub, **WORKER)  # type: ignore[arg-type]
+    anne = await viewer(hub, ANNE)
+    both = ("employer", "medecin-conseil")
+    shown = await reco.review(hub, anne, thread_id, draft("Pauses.", *both), "t")
+    assert [(x.recipient, x.via) for x in shown.letters] == [("employer", "pickup"), ("medecin-conseil", "mssante")]
+    assert shown.letters[1].via_fr == "par messagerie sécurisée de santé (MSSanté)"
+    assert shown.to_json()["letters"][0]["via_label"].startswith("par lien de retrait sécurisé")
+    # a médecin conseil at a plain address: secure pickup, never plain email; an address the directory knows as
+    # MSSanté counts as MSSanté
+    plain = draft("Pauses.", *both, addresses={"employer": "rh@x.example", "medecin-conseil": "mc@cpam.example"})
+    assert [x.via for x in (await reco.review(hub, anne, thread_id, plain, "t")).letters] == ["pickup", "pickup"]
+    async with hub.db.session() as session, session.begin():
+        await session.execute(update(Practitioner).where(Practitioner.rpps == "10000000074")
+                              .values(mssante="mc@cpam.example"))
+    assert [x.via for x in (await reco.review(hub, anne, thread_id, plain, "t")).letters] == ["pickup", "mssante"]
 
 
 async def test_the_employer_copy_carries_no_clinical_sentence(demo_hub: Hub) -> None:
@@ -136,3 +180,34 @@ async def test_json_review_and_send(demo_hub: Hub, start_server: Any) -> None:
                                 json={"purpose": "exchange-gp", "decision": "maybe", "channel": "form"})
         assert bad.status == 400 and "Décision inconnue" in (await bad.json())["error"]
     assert await recommendation_states(demo_hub, task_id) == []
+
+
+async def test_the_thread_shows_the_consent_state(demo_hub: Hub, start_server: Any) -> None:
+    srv = await start_server(demo_hub)
+    gp_thread, _, _ = await submit(demo_hub)  # a GP's request, no consent recorded
+    worker_thread, _, _ = await submit(demo_hub, **WORKER)  # type: ignore[arg-type]
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as client:
+        login = await client.post(f"{srv.url}/api/login", json={"email": ANNE, "password": PASSWORD,
+                                                                "otp": await otp_for(demo_hub, ANNE)})
+        headers = {"X-CSRF-Token": (await login.json())["csrf_token"]}
+        shown = await (await client.get(f"{srv.url}/api/threads/{gp_thread}")).json()
+        assert [(c["purpose"], c["decision"], c["allowed"]) for c in shown["consents"]] == [
+            ("exchange-gp", None, False)]
+        assert shown["consents"][0]["text"].startswith("aucun consentement enregistré")
+        assert shown["consents_href"] == f"/inbox/threads/{gp_thread}/consentements"
+        html = await (await client.get(f"{srv.url}/inbox/threads/{gp_thread}")).text()
+        assert "Consentements du salarié" in html and "aucun consentement enregistré" in html
+        assert f'href="/inbox/threads/{gp_thread}/consentements"' in html
+        await client.post(f"{srv.url}/api/threads/{gp_thread}/consents", headers=headers, json={
+            "purpose": "exchange-gp", "decision": "consent", "channel": "in-person", "date": "2026-01-05",
+            "note": "Appel du salarié, accord oral."})
+        shown = await (await client.get(f"{srv.url}/api/threads/{gp_thread}")).json()
+        assert shown["consents"][0] | {"text": ""} == {
+            "purpose": "exchange-gp", "label": "l'échange d'informations de santé avec le médecin traitant",
+            "decision": "consent", "date": "2026-01-05", "channel": "in-person", "allowed": True, "text": ""}
+        assert "Appel du salarié" not in str(shown["consents"])  # the decision, not its note
+        html = await (await client.get(f"{srv.url}/inbox/threads/{gp_thread}")).text()
+        assert "accord le 05/01/2026, en personne ou par téléphone" in html
+        shown = await (await client.get(f"{srv.url}/api/threads/{worker_thread}")).json()
+        assert [(c["purpose"], c["allowed"]) for c in shown["consents"]] == [
+            ("recommendations-employer", True), ("recommendations-medecin-conseil", True)]

@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select, text
 
+from hub import clock
 from hub.audit import Actor
 from hub.consent import registry
 from hub.consent.purposes import PURPOSES, allows, reply_purpose
@@ -122,3 +123,16 @@ async def test_record_survives_a_failed_second_write(demo_hub: Hub) -> None:
             raise RuntimeError("boom")
     async with hub.db.session() as session:
         assert await registry.history(hub, session, "k" * 40) == []
+
+
+def test_today_is_the_date_in_france() -> None:
+    """A decision dated today in France is not "in the future", even between midnight in Paris and midnight UTC
+    (the forms date a worker's consent in France: refused, every form with consent failed for an hour or two)."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    today_in_paris = datetime.now(ZoneInfo("Europe/Paris")).date()
+    assert clock.today() == today_in_paris
+    registry.validate("exchange-gp", "consent", "form", today_in_paris)
+    with pytest.raises(Invalid, match="futur"):
+        registry.validate("exchange-gp", "consent", "form", today_in_paris + timedelta(days=1))

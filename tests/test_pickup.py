@@ -24,22 +24,15 @@ from hub.intake.drafts import MessageDraft
 from hub.pickup import service
 from hub.pickup.service import PickupError
 from hub.references import token_digest
-from hub.store.models import Attachment, AuditEvent, Message, OutboxItem, Pickup, Request, Thread, utcnow
+from hub.store.models import Attachment, AuditEvent, Message, Pickup, Request, Thread, utcnow
 from tests.accounts_support import otp_for
 from tests.browser import axe_violations, chromium_page, needs_chromium
 from tests.conftest import wait_until
 from tests.inbox_support import ANNE, new_request, place, practitioner, viewer
+from tests.pickup_support import last_code, link_token, outbox_texts
 from tests.test_smtp_support import start_guichet
 
 ANSWER = "Je reçois M. Martin le 3 décembre ; la reprise à temps partiel est envisageable."
-
-
-async def _outbox_texts(hub: Hub, thread_id: str, purpose: str) -> list[dict[str, Any]]:
-    async with hub.db.session() as session:
-        rows = (await session.execute(select(OutboxItem).where(OutboxItem.thread_id == thread_id,
-                                                               OutboxItem.purpose == purpose)
-                                      .order_by(OutboxItem.created_at))).scalars().all()
-        return [await hub.outbox.payload(session, o) for o in rows]
 
 
 async def _answered(hub: Hub) -> tuple[str, str, str]:
@@ -47,26 +40,17 @@ async def _answered(hub: Hub) -> tuple[str, str, str]:
     thread_id, task_id, _ = await new_request(hub, family="Martin")
     await place(hub, task_id, assigned_practitioner_id=(await practitioner(hub, "anne")).id)
     result = await actions.reply(hub, await viewer(hub, ANNE), thread_id, ANSWER)
-    links = await _outbox_texts(hub, thread_id, "pickup")
+    links = await outbox_texts(hub, thread_id, "pickup")
     assert len(links) == 1 and links[0]["to"] == ["dr.dubois@medecins-demo.fr"]
     assert "Martin" not in links[0]["text"] and "temps partiel" not in links[0]["text"]
-    token = re.search(r"/retrait/([A-Za-z0-9_-]+)", links[0]["text"])
-    assert token is not None and result.message_id
-    return thread_id, token.group(1), result.message_id
+    assert result.message_id
+    return thread_id, link_token(links[0]["text"]), result.message_id
 
 
 def _raw_sqlite(path: str) -> bytes:
     """The SQLite file and its write-ahead log, as bytes."""
     files = [Path(path), Path(path + "-wal")]
     return b"".join(f.read_bytes() for f in files if f.exists())
-
-
-async def _last_code(hub: Hub, thread_id: str) -> str:
-    codes = await _outbox_texts(hub, thread_id, "pickup-code")
-    assert codes and "temps partiel" not in codes[-1]["text"]
-    found = re.search(r"\b(\d{6})\b", codes[-1]["text"])
-    assert found is not None
-    return found.group(1)
 
 
 async def test_code_attempts_expiry_and_digests(demo_hub: Hub) -> None:
@@ -86,7 +70,7 @@ async def test_code_attempts_expiry_and_digests(demo_hub: Hub) -> None:
         await service.open_link(hub, "x" * 43)
     assert unknown.value.status == 404
     await service.send_code(hub, token)
-    code = await _last_code(hub, thread_id)
+    code = await last_code(hub, thread_id)
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
     for left in (4, 3, 2, 1):
         with pytest.raises(PickupError, match=f"Il vous reste {left} essai") as refused:
@@ -113,7 +97,7 @@ async def test_code_attempts_expiry_and_digests(demo_hub: Hub) -> None:
         MessageDraft(thread_id=thread_id, channel="email", source_key="test:again", author_label="Dr Dubois",
                      body="?", trust="verified"), Actor("test"))
     result = await actions.reply(hub, await viewer(hub, ANNE), thread_id, "Compte rendu joint. Canarypickupalpha.")
-    links = await _outbox_texts(hub, thread_id, "pickup")
+    links = await outbox_texts(hub, thread_id, "pickup")
     token2 = re.search(r"/retrait/([A-Za-z0-9_-]+)", links[-1]["text"]).group(1)  # type: ignore[union-attr]
     async with hub.db.session() as session, session.begin():
         out = await session.get(Message, result.message_id)
@@ -128,7 +112,7 @@ async def test_code_attempts_expiry_and_digests(demo_hub: Hub) -> None:
     with pytest.raises(PickupError) as too_many:
         await service.send_code(hub, token2)
     assert too_many.value.status == 429
-    secret = await service.check_code(hub, token2, await _last_code(hub, thread_id))
+    secret = await service.check_code(hub, token2, await last_code(hub, thread_id))
     with pytest.raises(PickupError) as nosession:
         await service.read(hub, token2, "not-the-secret")
     assert nosession.value.status == 401

@@ -1,8 +1,10 @@
 """``guichet outbox list [--dead]`` and ``guichet outbox retry ID|--all-dead``: the delivery queue for administrators.
 
 Lists show no message content (it is encrypted and may hold health data): id, purpose, status, attempts, dates,
-thread reference and the last error. ``retry`` puts dead letters back in the queue (attempts reset) for the
-worker to deliver at once.
+thread reference and the last error. The default list also shows rows ``held`` because the worker withdrew consent
+before they left (``hub.consent.outbound``; last error ``consent``): those are final, ``retry`` leaves them alone —
+the physician sends again once the worker's consent is recorded. ``retry`` puts dead letters back in the queue
+(attempts reset) for the worker to deliver at once.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ def register(sub: Any) -> None:
                        description="Consulter la file d'envoi et relancer les envois en échec définitif "
                                    "(« lettres mortes ») après avoir corrigé la cause (relais, adresse).")
     verbs = p.add_subparsers(dest="verb", metavar="ACTION", required=True)
-    lst = verbs.add_parser("list", help="lister les envois (par défaut : en attente et en échec)")
+    lst = verbs.add_parser("list", help="lister les envois (par défaut : en attente, en échec et retenus faute de "
+                                        "consentement)")
     lst.add_argument("--dead", action="store_true", help="seulement les envois en échec définitif")
     lst.add_argument("--limit", type=int, default=100, help="nombre maximal de lignes (défaut : 100)")
     lst.set_defaults(func=run_list)
@@ -36,7 +39,7 @@ def register(sub: Any) -> None:
 
 def run_list(args: argparse.Namespace) -> int:
     async def body(hub: Hub) -> int:
-        statuses = ["dead"] if args.dead else ["pending", "dead"]
+        statuses = ["dead"] if args.dead else ["pending", "dead", "held"]
         async with hub.db.session() as session:
             rows = (await session.execute(
                 select(OutboxItem, Thread.reference).outerjoin(Thread, Thread.id == OutboxItem.thread_id)

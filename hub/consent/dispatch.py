@@ -4,8 +4,14 @@ Contract:
 - ``await worker_notice(hub, session, thread, request, review, due)`` queues the email that tells the worker what
   will be sent, to whom, when, and how to object (no content of the letters, no clinical data).
 - ``await deliver_row(hub, session, row, request, thread)`` passes ``row`` (a ``Recommendation``) through the
-  consent gate (``hub.consent.gate.check_transfer``) once more and queues its email (status ``sent``), or marks it
-  ``refused`` (audited by the gate) when the worker objected meanwhile.
+  consent gate (``hub.consent.gate.check_transfer``) once more and hands its letter to its channel
+  (``hub.trust.letters``; status ``sent``): an outbox row of kind ``mssante`` for the médecin conseil at an MSSanté
+  address, else a secure pickup of the letter message (``hub.pickup.service.create_pickup``: the email holds only
+  the link). Both carry the consent purpose, checked a third time when the content actually leaves (the outbox
+  worker, the pickup's steps). It marks the row ``refused`` (audited by the gate) when the worker objected
+  meanwhile. A row written before letters were thread messages gets its message now.
+- ``await letter_message(hub, session, request, via, body, author)`` adds the letter to the thread
+  (direction ``out``, kind ``recommendation``, channel ``mssante`` or ``retrait``) and returns its id.
 - ``await dispatch_due(hub)`` does so for every scheduled row whose ``due_at`` has passed, one transaction each;
   ``RecommendationsWorker(hub).run()`` calls it periodically (``guichet serve``, role ``worker``).
 """
@@ -22,8 +28,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.audit import SYSTEM
 from hub.consent.gate import check_transfer
-from hub.outbox import OutboundEmail
-from hub.store.models import Recommendation, Request, Thread, utcnow
+from hub.outbox import ConsentTag, OutboundEmail
+from hub.pickup.service import create_pickup
+from hub.store.models import Message, Recommendation, Request, Thread, ThreadAlias, new_id, utcnow
+from hub.trust.letters import CHANNEL_OF, letter_route
 
 if TYPE_CHECKING:
     from hub.core import Hub
@@ -56,21 +64,43 @@ async def worker_notice(hub: Hub, session: AsyncSession, thread: Thread, request
         headers={"Auto-Submitted": "auto-generated"}), thread_id=thread.id)
 
 
+async def letter_message(hub: Hub, session: AsyncSession, request: Request, via: str, body: str, author: str
+                         ) -> str:
+    message_id, key = new_id(), hub.sealer.new_key(session)
+    session.add(Message(id=message_id, thread_id=request.thread_id, request_id=request.id, direction="out",
+                        kind="recommendation", channel=CHANNEL_OF[via], author_label=author[:200],
+                        data_key_id=key.id, created_at=utcnow(),
+                        body_enc=hub.sealer.seal(key, "messages", message_id, "body", body)))
+    await session.flush()
+    return message_id
+
+
 async def deliver_row(hub: Hub, session: AsyncSession, row: Recommendation, request: Request, thread: Thread
                       ) -> str:
-    refused = await check_transfer(hub, session, request, PURPOSE_OF[row.recipient], SYSTEM,
+    purpose = PURPOSE_OF[row.recipient]
+    refused = await check_transfer(hub, session, request, purpose, SYSTEM,
                                    f"recommandations à {LABEL_OF[row.recipient]}")
     if refused is not None:
         row.status = "refused"
         return row.status
     content = await hub.sealer.open_json(session, row.data_key_id, "recommendations", row.id, "content",
                                          row.content_enc)
-    hub.outbox.enqueue_email(session, "recommendation", OutboundEmail(
-        to=[content["to"]], subject=content["subject"], text=content["body"], from_addr=hub.settings.address,
-        headers={"Auto-Submitted": "auto-generated"}), thread_id=thread.id)
+    via = content.get("via") or await letter_route(session, hub.settings, row.recipient, content["to"])
+    if row.message_id is None:
+        row.message_id = await letter_message(hub, session, request, via, content["body"],
+                                              content.get("author") or "le médecin du travail")
+    consent = ConsentTag(purpose, request.id, row.message_id)
+    if via == "mssante":
+        ref = f"<reco.{row.id}@{hub.settings.address_domain}>"
+        session.add(ThreadAlias(rfc822_id=ref, thread_id=thread.id))  # an answer comes back to this thread
+        hub.outbox.enqueue_email(session, "recommendation", OutboundEmail(
+            to=[content["to"]], subject=content["subject"], text=content["body"], from_addr=hub.settings.address,
+            headers={"Message-ID": ref}), thread_id=thread.id, kind="mssante", consent=consent)
+    else:
+        await create_pickup(hub, session, thread, row.message_id, content["to"], "unverified", consent=consent)
     row.status, row.sent_at = "sent", utcnow()
     await hub.audit.record(session, actor=SYSTEM, action="transfer", entity_type="Recommendation",
-                           entity_id=row.id, detail=f"to {row.recipient}; request {request.id}")
+                           entity_id=row.id, detail=f"to {row.recipient} via {via}; request {request.id}")
     return row.status
 
 

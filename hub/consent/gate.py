@@ -6,12 +6,18 @@ goes to the worker themselves), else a :class:`ConsentRefused` — not raised: t
 caller's session (``outcome="denied"``), the caller lets that transaction commit with nothing else changed, then
 raises it. Every outgoing path calls it: the inbox write-back (reply, ask-info: email, FHIR and any transport
 added behind ``hub.inbox.actions``), the pré-reprise recommendations (when asked and again when sent), and the
-FHIR reads of the physicians' answers. ``ConsentRefused.message`` is French: the purpose, and what to do.
+FHIR reads of the physicians' answers, and — a second time, when the content actually leaves — the outbox
+worker (``hub.consent.outbound``) and the secure pickup's every step (``hub.pickup.service``).
+``ConsentRefused.message`` is French: the purpose, and what to do; ``ConsentRefused.on`` is the date of the
+decision that forbids it (None: nothing recorded). ``held_line(refused, what, at_pickup)`` is the French line the
+thread shows when queued content was held back at departure (or at the opening of its secure pickup).
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,10 +32,11 @@ from hub.store.models import ConsentDecision, Request
 class ConsentRefused(Forbidden):
     """Clinical content may not leave for this purpose (403); ``purpose`` and ``decision`` say why."""
 
-    def __init__(self, message: str, purpose: str, decision: str | None) -> None:
+    def __init__(self, message: str, purpose: str, decision: str | None, on: date | None = None) -> None:
         super().__init__(message)
         self.purpose = purpose
         self.decision = decision
+        self.on = on
 
 
 def explain(purpose: str, decision: str | None, what: str) -> str:
@@ -46,16 +53,46 @@ def explain(purpose: str, decision: str | None, what: str) -> str:
     return f"{head} : {why}"
 
 
-async def current_decision(hub: ConsentDeps, session: AsyncSession, worker_key: str, purpose: str) -> str | None:
+def held_line(refused: ConsentRefused, what: str, at_pickup: bool = False) -> str:
+    """The thread's line for content allowed when queued and held back when it was about to leave: by the outbox
+    (``at_pickup`` False), or when the correspondent opened its secure pickup link (True)."""
+    if refused.decision in ("objection", "withdrawn"):
+        why = (f"le salarié a exprimé son {DECISION_FR[refused.decision]} pour {PURPOSE_FR[refused.purpose]}"
+               + (f" le {refused.on:%d/%m/%Y}" if refused.on else ""))
+    else:
+        why = f"aucun accord du salarié n'est enregistré pour {PURPOSE_FR[refused.purpose]}"
+    if at_pickup:
+        return (f"Non lu par le correspondant ({what}) : {why}, avant qu'il n'ouvre le lien de retrait sécurisé. "
+                "Le contenu ne lui a pas été montré. Si le salarié revient sur sa décision, enregistrez son accord "
+                "dans le registre des consentements (page « Consentements » de la demande) : le lien fonctionnera "
+                "de nouveau.")
+    return (f"Non envoyé ({what}) : {why}, après la mise en file de l'envoi. Rien n'a été transmis. Si le salarié "
+            "revient sur sa décision, enregistrez son accord dans le registre des consentements (page "
+            "« Consentements » de la demande), puis envoyez de nouveau.")
+
+
+@dataclass(frozen=True)
+class Current:
+    decision: str
+    on: date
+    channel: str
+
+
+async def current_entry(hub: ConsentDeps, session: AsyncSession, worker_key: str, purpose: str) -> Current | None:
+    """The current decision for ``purpose``, its date and channel, or None when none is recorded."""
     row = (await session.execute(select(ConsentDecision).where(
         ConsentDecision.worker_key == worker_key, ConsentDecision.purpose == purpose)
         .order_by(ConsentDecision.seq.desc()).limit(1))).scalar_one_or_none()
     if row is None:
         return None
-    details = await hub.sealer.open_text(session, row.data_key_id, "consent_decisions", row.id, "details",
-                                         row.details_enc)
-    decision: str = json.loads(details)["decision"]
-    return decision
+    details = json.loads(await hub.sealer.open_text(session, row.data_key_id, "consent_decisions", row.id, "details",
+                                                    row.details_enc))
+    return Current(str(details["decision"]), date.fromisoformat(details["date"]), str(details.get("channel", "")))
+
+
+async def current_decision(hub: ConsentDeps, session: AsyncSession, worker_key: str, purpose: str) -> str | None:
+    entry = await current_entry(hub, session, worker_key, purpose)
+    return entry.decision if entry else None
 
 
 async def check_transfer(hub: ConsentDeps, session: AsyncSession, request: Request, purpose: str | None, actor: Actor,
@@ -64,9 +101,10 @@ async def check_transfer(hub: ConsentDeps, session: AsyncSession, request: Reque
         return None
     if purpose not in POLICY:
         raise ValueError(f"unknown consent purpose {purpose!r}")
-    decision = await current_decision(hub, session, await subject_key(hub, session, request), purpose)
+    entry = await current_entry(hub, session, await subject_key(hub, session, request), purpose)
+    decision = entry.decision if entry else None
     if allows(purpose, decision):
         return None
     await hub.audit.record(session, actor=actor, action="transfer", entity_type="Task", entity_id=request.id,
                            outcome="denied", detail=f"consent gate: {purpose} not allowed ({what})")
-    return ConsentRefused(explain(purpose, decision, what), purpose, decision)
+    return ConsentRefused(explain(purpose, decision, what), purpose, decision, entry.on if entry else None)

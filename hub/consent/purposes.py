@@ -6,7 +6,8 @@ ahead unless the worker objected (``"opt-out"``: pré-reprise recommendations �
 decision)`` applies that table; ``reply_purpose(event, requester_kind, channel)`` names the purpose a reply to a
 request's sender serves (``None``: the worker themselves, no third party): a GP or another physician
 ``exchange-gp``, a CPTS/DAC (or anyone through the FHIR API) ``exchange-cpts-dac``, a job-retention partner or
-the employer of a PDP referral ``pdp-referral``. French labels for what users read.
+the employer of a PDP referral ``pdp-referral``. ``request_purposes(event, requester_kind, channel)``: every purpose
+that may let a request's content leave (the thread page shows their state). French labels for what users read.
 """
 
 from __future__ import annotations
@@ -56,3 +57,14 @@ def reply_purpose(event: str, requester_kind: str, channel: str) -> str | None:
     if channel == "fhir" and requester_kind != "worker":
         return "exchange-cpts-dac"
     return REPLY_PURPOSE.get(requester_kind, "exchange-gp")
+
+
+def request_purposes(event: str, requester_kind: str, channel: str) -> list[str]:
+    """The purposes that may let a request's content leave: writing back to its sender, the PDP referral itself,
+    the pré-reprise recommendations (what the thread page shows the consent state of)."""
+    found = [p for p in (reply_purpose(event, requester_kind, channel),) if p]
+    if event == "pdp-referral" and "pdp-referral" not in found:
+        found.append("pdp-referral")
+    if event == "pre-return-visit-request":
+        found += ["recommendations-employer", "recommendations-medecin-conseil"]
+    return found

@@ -8,7 +8,10 @@ Contract:
   request and only for recipients the worker has not objected for (``ConsentRefused`` otherwise, audited, nothing
   sent); the worker is informed first (an email when an address is known, else the physician declares having
   told them); each letter waits ``settings.recommendations_delay_hours`` (default 0: at once) in
-  ``recommendations`` and passes the gate again when it leaves (``hub.consent.dispatch``).
+  ``recommendations`` and passes the gate again when it leaves (``hub.consent.dispatch``). Each letter is an
+  outbound message of the thread (kind ``recommendation``) from the start, its channel the one it leaves by.
+- How each letter leaves (``Letter.via``, shown on the review screen): ``hub.trust.letters`` — the employer by
+  secure pickup, the médecin conseil by MSSanté when the address is an MSSanté one, else by secure pickup.
 Raises the inbox errors (``Invalid``, ``Conflict``, ``Forbidden``, ``NotFound``) with French messages.
 """
 
@@ -21,14 +24,16 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.consent.dispatch import deliver_row, worker_notice
+from hub.consent.dispatch import deliver_row, letter_message, worker_notice
 from hub.consent.gate import ConsentRefused, check_transfer
 from hub.consent.leak import leaked
 from hub.inbox.access import Viewer
+from hub.inbox.authorship import author_line
 from hub.inbox.errors import Conflict, Forbidden, Invalid
 from hub.inbox.sealed import open_texts
 from hub.inbox.threads import with_visible
 from hub.store.models import Message, Recommendation, Request, Thread, new_id, utcnow
+from hub.trust.letters import VIA_FR, letter_route
 
 if TYPE_CHECKING:
     from hub.core import Hub
@@ -80,6 +85,11 @@ class Letter:
     to: str
     subject: str
     body: str
+    via: str = "pickup"  # mssante | pickup (hub.trust.letters)
+
+    @property
+    def via_fr(self) -> str:
+        return VIA_FR[self.via]
 
 
 @dataclass
@@ -100,8 +110,8 @@ class Review:
         return {"id": self.thread_id, "reference": self.reference, "sendable": self.sendable,
                 "refusals": self.refusals, "clinical_sentences": self.leaks,
                 "worker_informed_by_email": self.worker_email is not None, "delay_hours": self.delay_hours,
-                "letters": [{"recipient": x.recipient, "to": x.to, "subject": x.subject, "body": x.body}
-                            for x in self.letters]}
+                "letters": [{"recipient": x.recipient, "to": x.to, "subject": x.subject, "body": x.body,
+                             "via": x.via, "via_label": x.via_fr} for x in self.letters]}
 
 
 def letter(reference: str, recipient: str, to: str, worker: str, physician: str, draft: RecommendationDraft
@@ -119,7 +129,8 @@ def letter(reference: str, recipient: str, to: str, worker: str, physician: str,
 
 
 async def _clinical_texts(hub: Hub, session: AsyncSession, request: Request, payload: dict[str, Any]) -> list[str]:
-    messages = (await session.execute(select(Message).where(Message.thread_id == request.thread_id))).scalars().all()
+    messages = (await session.execute(select(Message).where(  # not the letters themselves, nor the hub's lines
+        Message.thread_id == request.thread_id, Message.kind.not_in(("recommendation", "status"))))).scalars().all()
     bodies = await open_texts(hub, session, [(m.data_key_id, "messages", m.id, "body", m.body_enc)
                                              for m in messages])
     subject = (await open_texts(hub, session, [(request.data_key_id, "requests", request.id, "subject",
@@ -156,7 +167,9 @@ async def _prepare(hub: Hub, session: AsyncSession, viewer: Viewer, thread: Thre
             refusals.append(refused.message)
             first = first or refused
             continue
-        letters.append(letter(thread.reference, r, draft.addresses[r], name, viewer.label, draft))
+        item = letter(thread.reference, r, draft.addresses[r], name, viewer.label, draft)
+        item.via = await letter_route(session, hub.settings, r, item.to)
+        letters.append(item)
     leaks = leaked(draft.text, await _clinical_texts(hub, session, request, payload)) \
         if "employer" in draft.recipients else []
     delay = float(getattr(hub.settings, "recommendations_delay_hours", 0) or 0)
@@ -194,28 +207,24 @@ async def send(hub: Hub, viewer: Viewer, thread_id: str, draft: RecommendationDr
         now = utcnow()
         due = now + timedelta(hours=prepared.delay_hours)
         await worker_notice(hub, session, thread, request, prepared, due)
+        author = await author_line(session, viewer, request)
         ids = []
         for item in prepared.letters:
             row_id, key = new_id(), hub.sealer.new_key(session)
+            message_id = await letter_message(hub, session, request, item.via, item.body, author)
             row = Recommendation(
                 id=row_id, request_id=request.id, recipient=item.recipient, status="scheduled",
-                author_user_id=viewer.user_id, created_at=now, due_at=due, data_key_id=key.id,
+                author_user_id=viewer.user_id, created_at=now, due_at=due, data_key_id=key.id, message_id=message_id,
                 content_enc=hub.sealer.seal_json(key, "recommendations", row_id, "content", {
-                    "to": item.to, "subject": item.subject, "body": item.body}))
+                    "to": item.to, "subject": item.subject, "body": item.body, "via": item.via, "author": author}))
             session.add(row)
             await hub.audit.record(session, actor=viewer.actor(source), action="create",
                                    entity_type="Recommendation", entity_id=row_id,
-                                   detail=f"to {item.recipient}; request {request.id}")
+                                   detail=f"to {item.recipient} via {item.via}; request {request.id}")
             if prepared.delay_hours <= 0:
                 await session.flush()
                 await deliver_row(hub, session, row, request, thread)
             ids.append(row_id)
-        note_id, key = new_id(), hub.sealer.new_key(session)
-        summary = "\n\n".join(f"Recommandations pour {x.label} ({x.to}) :\n{x.body}" for x in prepared.letters)
-        session.add(Message(id=note_id, thread_id=thread.id, request_id=request.id, direction="internal",
-                            kind="note", channel="inbox", author_user_id=viewer.user_id,
-                            author_label=viewer.label[:200], data_key_id=key.id, created_at=now,
-                            body_enc=hub.sealer.seal(key, "messages", note_id, "body", summary)))
         return ids
 
     result = await with_visible(hub, viewer, thread_id, source, work, for_update=True)

@@ -7,7 +7,9 @@ the sealer, the keyed hasher and the audit log: the ``Hub``, or a ``ConsentKeys`
 - ``await record(hub, session, worker_key=…, purpose=…, decision=…, channel=…, author=…, actor=…)`` appends a
   decision (``seq`` = previous + 1), sealed, and audits it (entity ``Consent``: the purpose and channel, never
   the decision nor who). Raises ``Invalid`` (French) for an unknown purpose, decision or channel, or a date in
-  the future.
+  the future — "today" is the date in France (``hub.clock.today()``), as the forms and the users see it: between
+  midnight in Paris and midnight UTC a decision dated today is not "in the future"; a decision without a date is
+  dated today in France.
 - ``await current(hub, session, worker_key)`` → ``{purpose: ConsentEntry}``, the last decision of each purpose;
   ``await history(hub, session, worker_key)`` → every decision, oldest first.
 """
@@ -109,7 +111,7 @@ async def record(hub: ConsentDeps, session: AsyncSession, *, worker_key: str, pu
     last = (await session.execute(select(func.max(ConsentDecision.seq)).where(
         ConsentDecision.worker_key == worker_key, ConsentDecision.purpose == purpose))).scalar_one_or_none()
     now, row_id, key = utcnow(), new_id(), hub.sealer.new_key(session)
-    on = on or now.date()
+    on = on or clock.today()
     details = {"decision": decision, "date": on.isoformat(), "channel": channel, "author": author[:200],
                "note": note[:2000]}
     seq = (last or 0) + 1

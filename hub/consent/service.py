@@ -46,7 +46,7 @@ class Delivery:
     """A pré-reprise recommendation letter of this request: to whom, where it stands (no content)."""
 
     recipient: str
-    status: str  # scheduled | sent | refused
+    status: str  # scheduled | sent | refused | held
     due_at: datetime
     sent_at: datetime | None
 
@@ -57,8 +57,8 @@ class Delivery:
 
     @property
     def status_fr(self) -> str:
-        return {"scheduled": "programmé", "sent": "envoyé", "refused": "refusé (opposition du salarié)"}.get(
-            self.status, self.status)
+        return {"scheduled": "programmé", "sent": "envoyé", "refused": "refusé (opposition du salarié)",
+                "held": "retenu au départ (le salarié a retiré son accord après l'envoi)"}.get(self.status, self.status)
 
 
 @dataclass(frozen=True)

@@ -102,7 +102,8 @@ async def _add_message(hub: Hub, session: AsyncSession, viewer: Viewer, thread: 
 
 
 async def _send_out(hub: Hub, session: AsyncSession, viewer: Viewer, thread: Thread, request: Request, kind: str,
-                    text: str, source: str | None = None, confirmed: bool = False) -> str:
+                    text: str, source: str | None = None, confirmed: bool = False, purpose: str | None = None
+                    ) -> str:
     message_id = await _add_message(hub, session, viewer, thread, request, "out", kind, text)
     payload = await hub.sealer.open_json(session, request.data_key_id, "requests", request.id, "payload",
                                          request.payload_enc)
@@ -113,7 +114,7 @@ async def _send_out(hub: Hub, session: AsyncSession, viewer: Viewer, thread: Thr
     await session.flush()
     # where it may go (MSSanté, secure pickup, plain email, the API) is hub.trust's one decision
     await deliver_answer(hub, session, thread, request, message_id, kind, text, payload, last_in, confirmed,
-                         viewer.actor(source), author=await author_line(session, viewer, request))
+                         viewer.actor(source), author=await author_line(session, viewer, request), purpose=purpose)
     return message_id
 
 
@@ -148,13 +149,14 @@ async def _write_back(hub: Hub, viewer: Viewer, thread_id: str, body: str, actio
 
     async def work(session: AsyncSession, thread: Thread, request: Request, level: str
                    ) -> ActionResult | ConsentRefused:
+        purpose = reply_purpose(request.event, request.requester_kind, thread.channel)
         if action in actions_for(level):  # the consent gate (hub.consent.gate), whatever carries the message
-            refused = await check_transfer(hub, session, request, reply_purpose(
-                request.event, request.requester_kind, thread.channel), viewer.actor(source), WHAT_FR[kind])
+            refused = await check_transfer(hub, session, request, purpose, viewer.actor(source), WHAT_FR[kind])
             if refused is not None:
                 return refused  # its audit entry commits; nothing else changed
         await _transition(hub, session, viewer, request, level, action, source)
-        message_id = await _send_out(hub, session, viewer, thread, request, kind, body, source, confirmed)
+        # the purpose travels with the outbox row / pickup: checked again when the content leaves
+        message_id = await _send_out(hub, session, viewer, thread, request, kind, body, source, confirmed, purpose)
         return _result(request, message_id)
 
     result = await with_visible(hub, viewer, thread_id, source, work, for_update=True)

@@ -7,6 +7,9 @@ Contract:
   thread is marked read for the viewer, and an owner opening a ``requested`` Task moves it to ``received``.
   A thread the viewer may not see raises ``NotFound`` (and the refusal is audited), exactly as a missing one.
   A viewer whose role lacks ``read-clinical`` gets the administrative part only (``hub.inbox.clinical``).
+  ``consents``: the worker's current decision for each purpose relevant to the request (``hub.consent.states``),
+  the same as the consent page shows this viewer, without authors or notes; each outbound message's ``delivery``
+  says how it left or why it did not (``hub.consent.departures``: channel, pickup, letters, consent holds).
 - ``await download(hub, viewer, attachment_id, source)`` returns ``(filename, content_type, content)`` under the
   same rule, audited (entity ``Attachment``); ``Forbidden`` without ``read-clinical``.
 """
@@ -22,12 +25,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.consent.departures import departure_lines
+from hub.consent.states import ThreadConsent, thread_consents
 from hub.inbox.access import Viewer, access
 from hub.inbox.clinical import MASKED, administrative_payload
 from hub.inbox.errors import THREAD_NOT_FOUND, Forbidden, NotFound
 from hub.inbox.sealed import Cell, open_texts
 from hub.inbox.task_status import KEEP, allowed, next_status
-from hub.pickup.status import pickup_status
 from hub.store.models import (
     Attachment,
     Message,
@@ -67,7 +71,7 @@ class MessageView:
     attachments: list[AttachmentView] = field(default_factory=list)
     trust: str | None = None  # messages in: how far the hub stands behind the sender (hub.trust.labels)
     claim: str | None = None  # "se présente comme Dr …, non vérifié" when the text quotes an RPPS
-    delivery: str | None = None  # messages out by secure pickup: waiting, read, locked, expired (hub.pickup.status)
+    delivery: str | None = None  # messages out: how they left, or why not (hub.consent.departures)
 
     @property
     def trust_label(self) -> str | None:
@@ -99,6 +103,7 @@ class ThreadView:
     access: str
     actions: list[str]
     answer_route: AnswerRoute | None = None  # where a reply would go (hub.trust.answers)
+    consents: list[ThreadConsent] = field(default_factory=list)  # the worker's decisions (hub.consent.states)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -119,6 +124,8 @@ class ThreadView:
                          for m in self.messages],
             "access": self.access, "actions": self.actions,
             "answer_route": self.answer_route.to_json() if self.answer_route else None,
+            "consents": [c.to_json() for c in self.consents],
+            "consents_href": f"/inbox/threads/{self.thread_id}/consentements",
         }
 
 
@@ -199,10 +206,10 @@ async def _open(hub: Hub, session: AsyncSession, viewer: Viewer, thread: Thread,
         request.updated_at = now
     await mark_read(session, viewer.user_id, thread.id, now)
     await hub.audit.record(session, actor=viewer.actor(source), action="read", entity_type="Task",
-                           entity_id=request.id, detail=f"thread {thread.id}"
+                           entity_id=request.id, detail=f"thread {thread.id}; consent state"
                            + ("" if viewer.reads_clinical else " (administrative part)"))
     claims = await claimed_names(session, [m.claimed_rpps for m in messages if m.claimed_rpps])
-    deliveries = await pickup_status(session, thread.id) if any(m.channel == "retrait" for m in messages) else {}
+    deliveries = await departure_lines(session, thread.id) if any(m.direction == "out" for m in messages) else {}
     return ThreadView(
         thread_id=thread.id, reference=thread.reference, channel=thread.channel, task_id=request.id,
         event=request.event, status=request.status, business_status=request.business_status,
@@ -219,7 +226,8 @@ async def _open(hub: Hub, session: AsyncSession, viewer: Viewer, thread: Thread,
                               deliveries.get(m.id))
                   for m, body, name in zip(messages, bodies, authors, strict=True)],
         access=level, actions=[a for a in viewer.actions_for(level) if allowed(a, request.status)],
-        answer_route=await answer_route(hub, session, thread, request, payload))
+        answer_route=await answer_route(hub, session, thread, request, payload),
+        consents=await thread_consents(hub, session, request, thread.channel))
 
 
 def _author(label: str | None, name: str) -> str:

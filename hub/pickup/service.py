@@ -1,9 +1,17 @@
 """Secure pickup: create one with a clinical answer, then let its correspondent open, unlock, read and answer.
 
 Contract:
-- ``await create_pickup(hub, session, thread, message_id, to, trust)`` (caller's transaction): a pickup of the
-  outbound message ``message_id`` for address ``to``, valid ``settings.pickup_days`` days; queues the link email
-  (``hub.pickup.mails``). The link token is returned by nobody and stored only as a digest.
+- ``await create_pickup(hub, session, thread, message_id, to, trust, consent=None)`` (caller's transaction): a
+  pickup of the outbound message ``message_id`` (a physician's answer, or a pré-reprise letter: its ``kind`` says
+  which, and the link email words it) for address ``to``, valid ``settings.pickup_days`` days; queues the link
+  email (``hub.pickup.mails``). ``consent`` (``hub.outbox.ConsentTag``): the consent purpose the content serves,
+  kept on the pickup and on the link's outbox row. The link token is returned by nobody and stored only as a
+  digest.
+- Consent again: every step of the correspondent passes ``hub.consent.gate.check_transfer`` for the pickup's
+  purpose (the content leaves at that moment). When the worker's decision now forbids it, the step is refused with
+  a neutral French message (the correspondent — an employer, say — is not told that the worker objected), the
+  pickup becomes ``held`` and, the first time, the thread says why (``hub.consent.outbound.tell_thread``); if the
+  worker gives their consent again, the pickup works again.
 - The correspondent's steps each run in one transaction, are audited (every opening: ``read`` of the ``Pickup``,
   of the ``Communication``, of an ``Attachment``; refusals with outcome ``denied``) and raise
   :class:`PickupError` (French message, HTTP status) when refused:
@@ -30,10 +38,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.audit import Actor
+from hub.consent.gate import check_transfer
+from hub.consent.outbound import released, tell_thread, what_of
 from hub.intake.drafts import MessageDraft
+from hub.outbox import ConsentTag
 from hub.pickup.mails import code_email, link_email
 from hub.references import token_digest
-from hub.store.models import Attachment, Message, Pickup, Thread, ThreadAlias, new_id, utcnow
+from hub.store.models import Attachment, Message, Pickup, Request, Thread, ThreadAlias, new_id, utcnow
 
 if TYPE_CHECKING:
     from hub.core import Hub
@@ -49,6 +60,8 @@ GONE = ("Ce lien de retrait n'est pas valable, ou plus : il a expiré, a été b
 LOCKED = ("Code incorrect, 5 essais utilisés : ce lien est désormais bloqué. Contactez le service de santé au "
           "travail en rappelant la référence de votre dossier.")
 RELOCK = "Votre accès a expiré : demandez un nouveau code pour lire la réponse."
+WITHHELD = ("Ce document n'est plus disponible : sa transmission a été suspendue par le service de prévention et de "
+            "santé au travail. Contactez le service en rappelant la référence de votre dossier.")
 
 
 class PickupError(Exception):
@@ -64,6 +77,7 @@ class PickupState:
     code_sent: bool
     attempts_left: int
     expires_at: datetime
+    kind: str = "reply"  # of the waiting message: reply | info-request | recommendation
 
 
 @dataclass
@@ -92,20 +106,21 @@ def _code_digest(hub: Hub, pickup_id: str, code: str) -> str:
     return hub.hasher.digest("pickup-code", f"{pickup_id} {code}")
 
 
-async def create_pickup(hub: Hub, session: AsyncSession, thread: Thread, message_id: str, to: str, trust: str
-                        ) -> str:
+async def create_pickup(hub: Hub, session: AsyncSession, thread: Thread, message_id: str, to: str, trust: str,
+                        consent: ConsentTag | None = None) -> str:
     token, now, pickup_id = secrets.token_urlsafe(32), utcnow(), new_id()
     expires = now + timedelta(days=hub.settings.pickup_days)
     key = hub.sealer.new_key(session)
+    message = await session.get(Message, message_id)
     session.add(Pickup(id=pickup_id, thread_id=thread.id, message_id=message_id, token_digest=token_digest(token),
-                       trust=trust, data_key_id=key.id,
+                       trust=trust, data_key_id=key.id, consent_purpose=consent.purpose if consent else None,
                        recipient_enc=hub.sealer.seal(key, "pickups", pickup_id, "recipient", to),
                        codes_sent=0, attempts=0, status="waiting", expires_at=expires, created_at=now))
-    email = link_email(hub.settings, to, thread.reference, token, expires)
+    email = link_email(hub.settings, to, thread.reference, token, expires, message.kind if message else "reply")
     ref = f"<pickup.{pickup_id}@{hub.settings.address_domain}>"
     session.add(ThreadAlias(rfc822_id=ref, thread_id=thread.id))
     email.headers["Message-ID"] = ref
-    hub.outbox.enqueue_email(session, "pickup", email, thread_id=thread.id)
+    hub.outbox.enqueue_email(session, "pickup", email, thread_id=thread.id, consent=consent)
     return pickup_id
 
 
@@ -124,7 +139,30 @@ async def _find(hub: Hub, session: AsyncSession, token: str, source: str | None,
                                entity_type="Pickup", entity_id=pickup.id if pickup else None, outcome="denied",
                                detail=f"{what}: link unknown, expired or locked")
         raise _Refused(GONE, 410 if pickup is not None else 404)
+    if pickup.consent_purpose:
+        await _consent_again(hub, session, pickup, source, what)
     return pickup, thread
+
+
+async def _consent_again(hub: Hub, session: AsyncSession, pickup: Pickup, source: str | None, what: str) -> None:
+    """The content leaves now: the worker's current decision for the pickup's purpose (``hub.consent.gate``)."""
+    assert pickup.consent_purpose is not None
+    message = await session.get(Message, pickup.message_id)
+    request = await session.get(Request, message.request_id) if message and message.request_id else None
+    if message is None or request is None:
+        return
+    label = what_of(message.kind, pickup.consent_purpose)
+    refused = await check_transfer(hub, session, request, pickup.consent_purpose, _actor(pickup.id, source),
+                                   f"{label}, retrait sécurisé ({what})")
+    if refused is None:
+        if pickup.status == "held":  # the worker agreed again
+            pickup.status = "opened" if pickup.opened_at else "waiting"
+            await released(session, pickup.message_id)
+        return
+    if pickup.status != "held":
+        pickup.status = "held"
+        await tell_thread(hub, session, request, refused, label, pickup.message_id, at_pickup=True)
+    raise _Refused(WITHHELD, 403)
 
 
 class _Refused(PickupError):
@@ -146,9 +184,10 @@ async def _committing(hub: Hub) -> AsyncIterator[AsyncSession]:
         raise refused
 
 
-def _state(pickup: Pickup, thread: Thread) -> PickupState:
+async def _state(session: AsyncSession, pickup: Pickup, thread: Thread) -> PickupState:
+    message = await session.get(Message, pickup.message_id)
     return PickupState(thread.reference, pickup.status, pickup.code_digest is not None,
-                       MAX_ATTEMPTS - pickup.attempts, pickup.expires_at)
+                       MAX_ATTEMPTS - pickup.attempts, pickup.expires_at, message.kind if message else "reply")
 
 
 async def open_link(hub: Hub, token: str, source: str | None = None) -> PickupState:
@@ -156,7 +195,7 @@ async def open_link(hub: Hub, token: str, source: str | None = None) -> PickupSt
         pickup, thread = await _find(hub, session, token, source, "open")
         await hub.audit.record(session, actor=_actor(pickup.id, source), action="read", entity_type="Pickup",
                                entity_id=pickup.id, detail="link opened")
-        return _state(pickup, thread)
+        return await _state(session, pickup, thread)
 
 
 async def send_code(hub: Hub, token: str, source: str | None = None) -> PickupState:
@@ -177,7 +216,7 @@ async def send_code(hub: Hub, token: str, source: str | None = None) -> PickupSt
                                                                     CODE_MINUTES), thread_id=thread.id)
         await hub.audit.record(session, actor=_actor(pickup.id, source), action="update", entity_type="Pickup",
                                entity_id=pickup.id, detail=f"one-time code sent ({pickup.codes_sent})")
-        state = _state(pickup, thread)
+        state = await _state(session, pickup, thread)
     hub.outbox.wakeup.set()
     return state
 

@@ -2,7 +2,8 @@
 
 Contract: ``await pickup_status(session, thread_id)`` → ``{message_id: "…"}`` for the thread's outbound messages
 that left by secure pickup: waiting (link sent, not opened), opened (with the first opening's date and time),
-locked (too many wrong codes) or expired. No address, nothing of the content.
+locked (too many wrong codes), held (the worker's consent for its purpose was withdrawn: the correspondent cannot
+read it, ``hub.pickup.service``) or expired. No address, nothing of the content.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ async def pickup_status(session: AsyncSession, thread_id: str) -> dict[str, str]
     for p in (await session.execute(select(Pickup).where(Pickup.thread_id == thread_id))).scalars():
         if p.status == "locked":
             text = "retrait sécurisé bloqué (trop de codes erronés)"
+        elif p.status == "held":
+            text = ("retrait sécurisé suspendu : le salarié a retiré son accord, le correspondant ne peut plus lire "
+                    "ce message (voir la note du guichet)")
         elif p.opened_at is not None:
             text = f"lu par retrait sécurisé le {p.opened_at.strftime('%d/%m/%Y à %H:%M')} (UTC)"
         elif now >= p.expires_at:

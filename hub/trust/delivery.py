@@ -1,7 +1,9 @@
 """Carry a physician's answer (reply or question) out along the one decision of ``hub.trust.answers``.
 
 Contract: ``await deliver_answer(hub, session, thread, request, message_id, kind, text, payload, in_reply_to,
-confirmed, actor)`` runs in the caller's transaction, after the outbound message row was added and flushed:
+confirmed, actor, author, purpose)`` runs in the caller's transaction, after the outbound message row was added and
+flushed (``purpose``: the consent purpose the answer serves, ``hub.consent.purposes.reply_purpose``; the outbox
+row or pickup carries it, so the worker's consent is checked again when the content actually leaves):
 - decides the route (``answer_route``); an ``unverified`` sender without ``confirmed`` raises
   :class:`ConfirmationNeeded` (a ``Conflict``: nothing is written, the caller's transaction rolls back);
 - ``email``: ``hub.notices.on_outbound`` (plain email, threaded, signed by ``author``: who wrote it, in what role);
@@ -24,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.audit import Actor
 from hub.inbox.errors import Conflict
+from hub.outbox import ConsentTag
 from hub.pickup.service import create_pickup
 from hub.store.models import Message, Request, Thread
 from hub.trust.answers import AnswerRoute, answer_route
@@ -42,18 +45,19 @@ class ConfirmationNeeded(Conflict):
 
 async def deliver_answer(hub: Hub, session: AsyncSession, thread: Thread, request: Request, message_id: str,
                          kind: str, text: str, payload: dict[str, Any], in_reply_to: str | None, confirmed: bool,
-                         actor: Actor, author: str | None = None) -> AnswerRoute:
+                         actor: Actor, author: str | None = None, purpose: str | None = None) -> AnswerRoute:
     route = await answer_route(hub, session, thread, request, payload)
     if route.needs_confirmation and not confirmed:
         raise ConfirmationNeeded(CONFIRM_FIRST)
     message = await session.get(Message, message_id)
     if message is not None:
         message.channel = CHANNEL_OF[route.via]
+    consent = ConsentTag(purpose, request.id, message_id) if purpose else None
     if route.via in ("email", "mssante"):
         await hub.notices.on_outbound(session, thread, request, message_id, kind, text, to=route.to,
-                                      in_reply_to=in_reply_to, transport=route.via, author=author)
+                                      in_reply_to=in_reply_to, transport=route.via, author=author, consent=consent)
     elif route.via == "pickup" and route.to:
-        await create_pickup(hub, session, thread, message_id, route.to, route.trust)
+        await create_pickup(hub, session, thread, message_id, route.to, route.trust, consent=consent)
     confirmed_note = "; unverified sender, sending confirmed" if route.needs_confirmation else ""
     await hub.audit.record(session, actor=actor, action="update", entity_type="Communication", entity_id=message_id,
                            detail=f"{kind} via {route.via} (sender trust {route.trust}){confirmed_note}")

@@ -49,7 +49,8 @@ class Recommendation(Base):
     request_id: Mapped[str] = mapped_column(ForeignKey("requests.id"), index=True)
     request: Mapped[Request] = relationship(lazy="raise")
     recipient: Mapped[str] = mapped_column(String(20))  # employer | medecin-conseil
-    status: Mapped[str] = mapped_column(String(12))  # scheduled | sent | refused
+    status: Mapped[str] = mapped_column(String(12))  # scheduled | sent | refused | held
+    message_id: Mapped[str | None] = mapped_column(String(36))  # the letter in the thread (direction out)
     author_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

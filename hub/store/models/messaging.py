@@ -204,7 +204,7 @@ class OutboxItem(Base):
     purpose: Mapped[str] = mapped_column(String(20))  # ack | reply | notify | confirmation | info-request
     thread_id: Mapped[str | None] = mapped_column(ForeignKey("threads.id"), index=True)
     thread: Mapped[Thread | None] = relationship(lazy="raise")
-    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending | sent | dead
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending | sent | dead | held
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_error: Mapped[str | None] = mapped_column(String(500))
@@ -213,6 +213,11 @@ class OutboxItem(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claimed_by: Mapped[str | None] = mapped_column(String(40), index=True)  # the delivering instance (hub.scale)
+    # a row carrying clinical content: the consent purpose it serves, its request and message (hub.consent.outbound
+    # checks the worker's consent again when it leaves; ``held`` when it may not); NULL: no clinical content
+    consent_purpose: Mapped[str | None] = mapped_column(String(40))
+    request_id: Mapped[str | None] = mapped_column(String(36))
+    message_id: Mapped[str | None] = mapped_column(String(36))
     __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
 
 

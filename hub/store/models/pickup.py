@@ -30,7 +30,10 @@ class Pickup(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)  # wrong codes so far
     session_digest: Mapped[str | None] = mapped_column(String(64))
     session_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(String(10), default="waiting")  # waiting | opened | locked
+    status: Mapped[str] = mapped_column(String(10), default="waiting")  # waiting | opened | locked | held
+    # the consent purpose the content serves: checked again at every step of the correspondent (hub.consent.gate);
+    # ``held`` while the worker's decision forbids it. NULL: the worker themselves, or a pickup made before.
+    consent_purpose: Mapped[str | None] = mapped_column(String(40))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
