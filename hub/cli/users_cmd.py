@@ -9,6 +9,7 @@ import getpass
 import sys
 from typing import Any
 
+from hub import clock
 from hub.account_admin import list_accounts, mfa_reset, revoke_sessions, set_active
 from hub.accounts import AccountError, add_user
 from hub.audit import Actor
@@ -72,7 +73,7 @@ def run_list(args: argparse.Namespace) -> int:
         rows = await list_accounts(hub)
         print(f"{'adresse':40} {'rôle':12} {'état':9} {'2nd facteur':12} {'sessions':>8}  dernière connexion")
         for r in rows:
-            last = r.last_login.strftime("%d/%m/%Y %H:%M") if r.last_login else "jamais"
+            last = clock.in_paris(r.last_login).strftime("%d/%m/%Y %H:%M") if r.last_login else "jamais"
             print(f"{r.email:40} {r.role:12} {'actif' if r.active else 'désactivé':9} {r.mfa:12} "
                   f"{r.sessions:>8}  {last}")
         return 0

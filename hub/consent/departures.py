@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub import clock
 from hub.pickup.status import pickup_status
 from hub.store.models import Message, OutboxItem, Recommendation
 
@@ -23,7 +24,7 @@ HELD = "non envoyé : le salarié a retiré son accord avant le départ (voir la
 
 
 def _when(moment: datetime) -> str:
-    return f"{moment:%d/%m/%Y à %H:%M} (UTC)"
+    return clock.fr_datetime(moment)
 
 
 async def departure_lines(session: AsyncSession, thread_id: str) -> dict[str, str]:

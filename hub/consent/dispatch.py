@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub import clock
 from hub.audit import SYSTEM
 from hub.consent.gate import check_transfer
 from hub.outbox import ConsentTag, OutboundEmail
@@ -42,8 +43,7 @@ LABEL_OF = {"employer": "l'employeur", "medecin-conseil": "le médecin conseil"}
 
 
 def _paris(when: datetime) -> str:
-    from zoneinfo import ZoneInfo
-    return when.astimezone(ZoneInfo("Europe/Paris")).strftime("%d/%m/%Y à %H:%M")
+    return clock.fr_datetime(when)
 
 
 async def worker_notice(hub: Hub, session: AsyncSession, thread: Thread, request: Request, review: Any,

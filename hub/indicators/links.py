@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub import clock
 from hub.audit import Actor
 from hub.indicators.config import IndicatorSettings
 from hub.outbox import OutboundEmail
@@ -53,7 +54,7 @@ def link_email(hub: Hub, to: str, token: str, expires: datetime) -> OutboundEmai
     text = ("Bonjour,\n\nVous avez demandé à consulter les indicateurs des demandes que vous avez adressées au "
             "service de prévention et de santé au travail.\n\n"
             f"Ouvrez ce lien : {settings.base_url}/indicateurs/medecin/{token}\n\n"
-            f"Il ne sert qu'une fois et reste valable jusqu'au {expires:%d/%m/%Y à %H:%M} (UTC). Ce courriel ne "
+            f"Il ne sert qu'une fois et reste valable jusqu'au {clock.fr_datetime(expires)}. Ce courriel ne "
             "contient aucune information médicale. Si vous n'avez rien demandé, ignorez-le.\n\n"
             "Guichet unique santé au travail\n")
     return OutboundEmail(to=[to], subject="Vos indicateurs du guichet santé au travail", text=text,

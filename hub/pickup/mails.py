@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from hub import clock
 from hub.config import Settings
 from hub.outbox import OutboundEmail
 
@@ -29,7 +30,7 @@ def link_email(settings: Settings, to: str, reference: str, token: str, expires:
             f"{reference}).\n\nPour la lire, ouvrez ce lien : {link}\n\nPar sécurité, ce courriel ne contient "
             "aucune information médicale. La page vous demandera un code à usage unique, que vous recevrez dans "
             "un second courriel. Vous pourrez y répondre dans le même dossier.\n\n"
-            f"Ce lien est valable jusqu'au {expires.strftime('%d/%m/%Y')}.\n\n{SIGNATURE}\n")
+            f"Ce lien est valable jusqu'au {clock.fr_date(expires)}.\n\n{SIGNATURE}\n")
     return OutboundEmail(to=[to], subject=f"[{reference}] {subject} sur le guichet", text=text,
                          from_addr=settings.address, headers={"Auto-Submitted": "auto-generated"})
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub import clock
 from hub.store.models import Pickup, utcnow
 
 
@@ -23,10 +24,10 @@ async def pickup_status(session: AsyncSession, thread_id: str) -> dict[str, str]
             text = ("retrait sécurisé suspendu : le salarié a retiré son accord, le correspondant ne peut plus lire "
                     "ce message (voir la note du guichet)")
         elif p.opened_at is not None:
-            text = f"lu par retrait sécurisé le {p.opened_at.strftime('%d/%m/%Y à %H:%M')} (UTC)"
+            text = f"lu par retrait sécurisé le {clock.fr_datetime(p.opened_at)}"
         elif now >= p.expires_at:
             text = "retrait sécurisé expiré sans avoir été lu"
         else:
-            text = f"retrait sécurisé : lien envoyé, pas encore lu (valable jusqu'au {p.expires_at:%d/%m/%Y})"
+            text = f"retrait sécurisé : lien envoyé, pas encore lu (valable jusqu'au {clock.fr_date(p.expires_at)})"
         out[p.message_id] = text
     return out

@@ -58,7 +58,7 @@ def _frdate(value: Any) -> str:
         except ValueError:
             return value
     if hasattr(value, "hour"):
-        return str(value.strftime("%d/%m/%Y %H:%M"))
+        return clock.in_paris(value).strftime("%d/%m/%Y %H:%M")  # stored in UTC, read in France
     return str(value.strftime("%d/%m/%Y"))
 
 
