@@ -51,6 +51,7 @@ from hub.accounts import add_user
 from hub.config import load_settings
 from hub.core import Hub
 from hub.crypto.keystore import KeyStore
+from hub.clock import in_paris
 from hub.indicators.calendar import working_day_ordinal
 from hub.store.migrate import upgrade
 from hub.store.models import (
@@ -92,7 +93,7 @@ async def load_directory(hub: Hub) -> tuple[list[int], list[str]]:
 
 
 def wd(stamp: datetime | None) -> int | None:
-    return None if stamp is None else working_day_ordinal(stamp.astimezone(UTC).date())
+    return None if stamp is None else working_day_ordinal(in_paris(stamp).date())
 
 
 async def load_year(hub: Hub, year: int, n: int, teams: list[int], clients: list[str], rng: random.Random) -> None:

@@ -28,3 +28,15 @@ def test_the_pickup_link_email_gives_its_expiry_in_france(settings_factory) -> N
     mail = link_email(settings_factory(), "dr@example.fr", "GU-TEST-0001", "jeton",
                       datetime(2026, 11, 30, 23, 30, tzinfo=UTC))
     assert "valable jusqu'au 01/12/2026" in mail.text
+
+
+def test_indicator_periods_and_working_days_are_counted_in_france() -> None:
+    from hub.indicators.calendar import working_day_ordinal
+    from hub.indicators.period import parse_query
+    from hub.store.models.indicators import _ordinal
+
+    period, _ = parse_query({"month": "2026-12"}, date(2026, 12, 15))
+    start, end = (moment.astimezone(UTC) for moment in period.bounds())
+    assert (start, end) == (datetime(2026, 11, 30, 23, 0, tzinfo=UTC), datetime(2026, 12, 31, 23, 0, tzinfo=UTC))
+    # received at 23:30 UTC on 30 November: a request of Tuesday 1 December for its sender and for the figures
+    assert _ordinal(datetime(2026, 11, 30, 23, 30, tzinfo=UTC)) == working_day_ordinal(date(2026, 12, 1))

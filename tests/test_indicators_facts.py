@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
+from hub.clock import in_paris
 from hub.core import Hub
 from hub.inbox import actions
 from hub.inbox.reassign import Target
@@ -21,7 +22,7 @@ from tests.inbox_support import ANNE, RPPS, TRI, new_request, viewer
 
 
 def _wd(stamp: datetime | None) -> int | None:
-    return None if stamp is None else working_day_ordinal(stamp.astimezone(UTC).date())
+    return None if stamp is None else working_day_ordinal(in_paris(stamp).date())
 
 
 async def _recomputed(hub: Hub) -> dict[str, tuple]:

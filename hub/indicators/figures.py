@@ -7,8 +7,8 @@ Contract: ``await compute(db, settings, period, by, today, structure_id=None, gp
   answered (a first ``reply`` or ``info-request`` sent from the inbox, whenever it came); answered within the
   kind's target (``IndicatorSettings``, working days); closed (``closed_at``); waiting for the sender now
   (``on-hold``). Time to first answer (``first_answer_at``) and to close in working days (the difference of the
-  working-day ordinals stored with them: the working days after the day received up to the day answered, UTC
-  days), time in triage in hours to a tenth (``triage_in_at`` to ``triage_out_at``: first triage decision to the
+  working-day ordinals stored with them: the working days after the day received up to the day answered, days
+  in France), time in triage in hours to a tenth (``triage_in_at`` to ``triage_out_at``: first triage decision to the
   first decision naming a recipient after it); median and 90th percentile by the nearest-rank method over a
   histogram, in SQL. Those facts live on the request row (``hub.store.models.indicators`` keeps them), so a
   period is one covering-index range scan of ``requests``, with no join per request.

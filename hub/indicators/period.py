@@ -3,8 +3,8 @@
 Contract: ``parse_query(query, today)`` reads ``from``/``to`` (``YYYY-MM-DD``, both inclusive) or ``month``
 (``YYYY-MM``), ``quarter`` (``YYYY-Qn``) or ``year`` (``YYYY``), and ``by`` (one of ``DIMENSIONS``, default
 ``channel``); without a period it is the current month. ``parse_gp(query)`` reads ``gp``, an RPPS (11 digits,
-Luhn key) or nothing. Bad input raises :class:`IndicatorError` with a French
-sentence (HTTP 400). ``Period.bounds()`` are the UTC instants ``[start, end)`` SQL compares timestamps with.
+Luhn key) or nothing. Bad input raises :class:`IndicatorError` with a French sentence (HTTP 400).
+``Period.bounds()`` are the instants ``[start, end)`` SQL compares timestamps with: midnight in France.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
+from hub import clock
 from hub.identifiers import check_rpps, clean_digits
 
 DIMENSIONS = ("channel", "partner", "team", "event")
@@ -38,8 +39,9 @@ class Period:
     end: date  # inclusive
 
     def bounds(self) -> tuple[datetime, datetime]:
-        return (datetime.combine(self.start, time.min, UTC),
-                datetime.combine(self.end + timedelta(days=1), time.min, UTC))
+        # days in France: from midnight in Paris on the first day to midnight in Paris after the last
+        return (datetime.combine(self.start, time.min, clock.PARIS),
+                datetime.combine(self.end + timedelta(days=1), time.min, clock.PARIS))
 
     def label(self) -> str:
         s, e = self.start, self.end

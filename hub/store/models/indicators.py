@@ -5,8 +5,9 @@ Facts on ``requests`` (so that a period's figures are one covering-index range s
 kept in step with every ORM write by the events below (intake, answer, close, re-routing, reassignment all write
 through the ORM; a bulk Core insert must set them itself, as ``bench/indicators_bench.py`` does):
 - ``channel``, ``client_id``: the thread's (a thread's never change), copied when the request is inserted;
-- ``created_wd``, ``answer_wd``, ``closed_wd``: the working-day ordinals (``hub.indicators.calendar``) of the UTC
-  days of ``created_at``, ``first_answer_at`` and ``closed_at``, set whenever one of those is written;
+- ``created_wd``, ``answer_wd``, ``closed_wd``: the working-day ordinals (``hub.indicators.calendar``) of the days
+  (in France: ``hub.clock``) of ``created_at``, ``first_answer_at`` and ``closed_at``, set whenever one of
+  those is written;
 - ``triage_in_at``: the time of the request's first triage decision (a routing decision with a triage reason or
   no recipient); ``triage_out_at``: the time of the first decision naming a recipient at or after it. Set once,
   when the routing decision is inserted (``after_insert``: one conditional UPDATE of the request).
@@ -18,13 +19,14 @@ it was sent, expires and was used.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, event, inspect, select, update
 from sqlalchemy.orm import Mapped, mapped_column, object_session
 from sqlalchemy.orm.util import identity_key
 
+from hub.clock import in_paris
 from hub.store.models.base import Base, UTCDateTime, utcnow
 from hub.store.models.messaging import OutboxItem, Request, RoutingDecision, Thread
 
@@ -78,7 +80,7 @@ def _ordinal(stamp: datetime | None) -> int | None:
         return None
     from hub.indicators.calendar import working_day_ordinal  # here: hub.indicators imports these models
 
-    return working_day_ordinal((stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)).astimezone(UTC).date())
+    return working_day_ordinal(in_paris(stamp).date())  # the day in France, as the law and the users count
 
 
 _STAMPS = (("created_at", "created_wd"), ("first_answer_at", "answer_wd"), ("closed_at", "closed_wd"))

@@ -18,11 +18,12 @@ Revises: 0003_indicators
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 from alembic import op
 
+from hub.clock import in_paris
 from hub.indicators.calendar import working_day_ordinal
 from hub.store.models.base import UTCDateTime
 
@@ -51,7 +52,7 @@ def _ordinal(value: object) -> int | None:
     if value is None:
         return None
     stamp = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    return working_day_ordinal((stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)).astimezone(UTC).date())
+    return working_day_ordinal(in_paris(stamp).date())  # the day in France (naive stored values are UTC)
 
 
 def _backfill() -> None:
