@@ -48,10 +48,10 @@ from aiohttp import web
 from sqlalchemy import func, insert, select, text
 
 from hub.accounts import add_user
+from hub.clock import in_paris
 from hub.config import load_settings
 from hub.core import Hub
 from hub.crypto.keystore import KeyStore
-from hub.clock import in_paris
 from hub.indicators.calendar import working_day_ordinal
 from hub.store.migrate import upgrade
 from hub.store.models import (
