@@ -9,22 +9,16 @@ nothing of the content; the reason of a hold is in the thread's sealed status li
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub import clock
+from hub.consent.purposes import LETTER_RECIPIENTS
 from hub.pickup.status import pickup_status
 from hub.store.models import Message, OutboxItem, Recommendation
 
-TO_FR = {"employer": "l'employeur", "medecin-conseil": "le médecin conseil"}
 VIA_FR = {"mssante": "par messagerie sécurisée de santé (MSSanté)", "retrait": "par lien de retrait sécurisé"}
 HELD = "non envoyé : le salarié a retiré son accord avant le départ (voir la ligne du guichet dans l'historique)"
-
-
-def _when(moment: datetime) -> str:
-    return clock.fr_datetime(moment)
 
 
 async def departure_lines(session: AsyncSession, thread_id: str) -> dict[str, str]:
@@ -33,9 +27,10 @@ async def departure_lines(session: AsyncSession, thread_id: str) -> dict[str, st
         select(Recommendation, Message.channel).join(Message, Message.id == Recommendation.message_id)
         .where(Message.thread_id == thread_id))).all()
     for row, channel in letters:
-        head = f"Recommandations pour {TO_FR.get(row.recipient, row.recipient)}, {VIA_FR.get(channel, channel)}"
-        state = {"scheduled": f"départ prévu le {_when(row.due_at)}, sauf opposition du salarié",
-                 "sent": f"parties le {_when(row.sent_at)}" if row.sent_at else "parties",
+        to = LETTER_RECIPIENTS[row.recipient][1] if row.recipient in LETTER_RECIPIENTS else row.recipient
+        head = f"Recommandations pour {to}, {VIA_FR.get(channel, channel)}"
+        state = {"scheduled": f"départ prévu le {clock.fr_datetime(row.due_at)}, sauf opposition du salarié",
+                 "sent": f"parties le {clock.fr_datetime(row.sent_at)}" if row.sent_at else "parties",
                  "refused": "non envoyées : le salarié s'y est opposé avant leur départ",
                  "held": "non envoyées : le salarié s'y est opposé ou a retiré son accord avant qu'elles ne "
                          "soient lues (voir la ligne du guichet dans l'historique)"}.get(row.status, row.status)

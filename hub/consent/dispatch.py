@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub import clock
 from hub.audit import SYSTEM
 from hub.consent.gate import check_transfer
+from hub.consent.purposes import LETTER_RECIPIENTS
 from hub.outbox import ConsentTag, OutboundEmail
 from hub.pickup.service import create_pickup
 from hub.store.models import Message, Recommendation, Request, Thread, ThreadAlias, new_id, utcnow
@@ -38,12 +39,6 @@ if TYPE_CHECKING:
     from hub.core import Hub
 
 log = logging.getLogger(__name__)
-PURPOSE_OF = {"employer": "recommendations-employer", "medecin-conseil": "recommendations-medecin-conseil"}
-LABEL_OF = {"employer": "l'employeur", "medecin-conseil": "le médecin conseil"}
-
-
-def _paris(when: datetime) -> str:
-    return clock.fr_datetime(when)
 
 
 async def worker_notice(hub: Hub, session: AsyncSession, thread: Thread, request: Request, review: Any,
@@ -51,7 +46,7 @@ async def worker_notice(hub: Hub, session: AsyncSession, thread: Thread, request
     if not review.worker_email:
         return
     whom = " et ".join(x.label for x in review.letters)
-    when = "dès maintenant" if review.delay_hours <= 0 else f"le {_paris(due)}"
+    when = "dès maintenant" if review.delay_hours <= 0 else f"le {clock.fr_datetime(due)}"
     text = (f"Bonjour,\n\nÀ la suite de votre visite de pré-reprise (référence {thread.reference}), le médecin du "
             f"travail va transmettre ses recommandations (aménagements de poste, formation, reclassement…) à "
             f"{whom}, {when}. Elles ne contiennent aucune information médicale.\n\n"
@@ -77,9 +72,8 @@ async def letter_message(hub: Hub, session: AsyncSession, request: Request, via:
 
 async def deliver_row(hub: Hub, session: AsyncSession, row: Recommendation, request: Request, thread: Thread
                       ) -> str:
-    purpose = PURPOSE_OF[row.recipient]
-    refused = await check_transfer(hub, session, request, purpose, SYSTEM,
-                                   f"recommandations à {LABEL_OF[row.recipient]}")
+    purpose, label = LETTER_RECIPIENTS[row.recipient]
+    refused = await check_transfer(hub, session, request, purpose, SYSTEM, f"recommandations à {label}")
     if refused is not None:
         row.status = "refused"
         return row.status

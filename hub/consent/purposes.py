@@ -36,6 +36,10 @@ DECISION_FR = {"consent": "accord", "objection": "opposition", "withdrawn": "ret
 CHANNEL_FR = {"form": "formulaire en ligne", "api": "API (ressource Consent)", "email": "courriel",
               "in-person": "en personne ou par téléphone"}
 
+# A pré-reprise letter's recipient → the purpose that lets it leave, and who that is in French.
+LETTER_RECIPIENTS = {"employer": ("recommendations-employer", "l'employeur"),
+                     "medecin-conseil": ("recommendations-medecin-conseil", "le médecin conseil")}
+
 # Who a reply goes to → the purpose it serves. A row per requester kind; the worker needs no one's consent.
 REPLY_PURPOSE = {
     "gp": "exchange-gp", "specialist": "exchange-gp", "mdt": "exchange-gp", "medecin_conseil": "exchange-gp",

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.consent.dispatch import deliver_row, letter_message, worker_notice
 from hub.consent.gate import ConsentRefused, check_transfer
 from hub.consent.leak import leaked
+from hub.consent.purposes import LETTER_RECIPIENTS
 from hub.inbox.access import Viewer
 from hub.inbox.authorship import author_line
 from hub.inbox.errors import Conflict, Forbidden, Invalid
@@ -46,8 +47,7 @@ CHECKLIST = {
     "reclassement": "Changement de poste ou reclassement",
     "essai": "Essai encadré ou convention de rééducation professionnelle",
 }
-RECIPIENTS = {"employer": ("recommendations-employer", "l'employeur"),
-              "medecin-conseil": ("recommendations-medecin-conseil", "le médecin conseil")}
+RECIPIENTS = LETTER_RECIPIENTS
 MAX_TEXT = 10_000
 
 
