@@ -15,18 +15,15 @@ thread shows when queued content was held back at departure (or at the opening o
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.audit import Actor
 from hub.consent.purposes import DECISION_FR, POLICY, PURPOSE_FR, allows
-from hub.consent.registry import ConsentDeps, subject_key
+from hub.consent.registry import ConsentDeps, latest, subject_key
 from hub.inbox.errors import Forbidden
-from hub.store.models import ConsentDecision, Request
+from hub.store.models import Request
 
 
 class ConsentRefused(Forbidden):
@@ -71,27 +68,8 @@ def held_line(refused: ConsentRefused, what: str, at_pickup: bool = False) -> st
             "« Consentements » de la demande), puis envoyez de nouveau.")
 
 
-@dataclass(frozen=True)
-class Current:
-    decision: str
-    on: date
-    channel: str
-
-
-async def current_entry(hub: ConsentDeps, session: AsyncSession, worker_key: str, purpose: str) -> Current | None:
-    """The current decision for ``purpose``, its date and channel, or None when none is recorded."""
-    row = (await session.execute(select(ConsentDecision).where(
-        ConsentDecision.worker_key == worker_key, ConsentDecision.purpose == purpose)
-        .order_by(ConsentDecision.seq.desc()).limit(1))).scalar_one_or_none()
-    if row is None:
-        return None
-    details = json.loads(await hub.sealer.open_text(session, row.data_key_id, "consent_decisions", row.id, "details",
-                                                    row.details_enc))
-    return Current(str(details["decision"]), date.fromisoformat(details["date"]), str(details.get("channel", "")))
-
-
 async def current_decision(hub: ConsentDeps, session: AsyncSession, worker_key: str, purpose: str) -> str | None:
-    entry = await current_entry(hub, session, worker_key, purpose)
+    entry = await latest(hub, session, worker_key, purpose)
     return entry.decision if entry else None
 
 
@@ -101,7 +79,7 @@ async def check_transfer(hub: ConsentDeps, session: AsyncSession, request: Reque
         return None
     if purpose not in POLICY:
         raise ValueError(f"unknown consent purpose {purpose!r}")
-    entry = await current_entry(hub, session, await subject_key(hub, session, request), purpose)
+    entry = await latest(hub, session, await subject_key(hub, session, request), purpose)
     decision = entry.decision if entry else None
     if allows(purpose, decision):
         return None

@@ -11,6 +11,7 @@ the sealer, the keyed hasher and the audit log: the ``Hub``, or a ``ConsentKeys`
   midnight in Paris and midnight UTC a decision dated today is not "in the future"; a decision without a date is
   dated today in France.
 - ``await current(hub, session, worker_key)`` → ``{purpose: ConsentEntry}``, the last decision of each purpose;
+  ``await latest(hub, session, worker_key, purpose)`` → that of one purpose (one indexed read: what the gate uses);
   ``await history(hub, session, worker_key)`` → every decision, oldest first.
 """
 
@@ -124,18 +125,25 @@ async def record(hub: ConsentDeps, session: AsyncSession, *, worker_key: str, pu
     return ConsentEntry(purpose, decision, on, channel, author[:200], note[:2000], now, seq, request_id, row_id)
 
 
+async def _entry(hub: ConsentDeps, session: AsyncSession, row: ConsentDecision) -> ConsentEntry:
+    d = json.loads(await hub.sealer.open_text(session, row.data_key_id, "consent_decisions", row.id, "details",
+                                              row.details_enc))
+    return ConsentEntry(row.purpose, d["decision"], date.fromisoformat(d["date"]), d["channel"], d.get("author", ""),
+                        d.get("note", ""), row.recorded_at, row.seq, row.request_id, row.id)
+
+
 async def history(hub: ConsentDeps, session: AsyncSession, worker_key: str) -> list[ConsentEntry]:
     rows = (await session.execute(select(ConsentDecision).where(ConsentDecision.worker_key == worker_key)
                                   .order_by(ConsentDecision.recorded_at, ConsentDecision.seq))).scalars().all()
-    texts = [await hub.sealer.open_text(session, r.data_key_id, "consent_decisions", r.id, "details", r.details_enc)
-             for r in rows]
-    out = []
-    for row, text in zip(rows, texts, strict=True):
-        d = json.loads(text)
-        out.append(ConsentEntry(row.purpose, d["decision"], date.fromisoformat(d["date"]), d["channel"],
-                                d.get("author", ""), d.get("note", ""), row.recorded_at, row.seq, row.request_id,
-                                row.id))
-    return out
+    return [await _entry(hub, session, row) for row in rows]
+
+
+async def latest(hub: ConsentDeps, session: AsyncSession, worker_key: str, purpose: str) -> ConsentEntry | None:
+    """The current decision for one purpose (one indexed read of the last row), or None when none is recorded."""
+    row = (await session.execute(select(ConsentDecision).where(
+        ConsentDecision.worker_key == worker_key, ConsentDecision.purpose == purpose)
+        .order_by(ConsentDecision.seq.desc()).limit(1))).scalar_one_or_none()
+    return None if row is None else await _entry(hub, session, row)
 
 
 async def current(hub: ConsentDeps, session: AsyncSession, worker_key: str) -> dict[str, ConsentEntry]:

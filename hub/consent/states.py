@@ -15,9 +15,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.consent.gate import current_entry
 from hub.consent.purposes import CHANNEL_FR, DECISION_FR, POLICY, PURPOSE_FR, allows, request_purposes
-from hub.consent.registry import ConsentDeps, subject_key
+from hub.consent.registry import ConsentDeps, latest, subject_key
 from hub.store.models import Request
 
 
@@ -53,7 +52,7 @@ async def thread_consents(deps: ConsentDeps, session: AsyncSession, request: Req
     key = await subject_key(deps, session, request)
     out = []
     for purpose in request_purposes(request.event, request.requester_kind, channel):
-        entry = await current_entry(deps, session, key, purpose)
+        entry = await latest(deps, session, key, purpose)
         out.append(ThreadConsent(purpose, entry.decision, entry.on, entry.channel, allows(purpose, entry.decision))
                    if entry else ThreadConsent(purpose, None, None, None, allows(purpose, None)))
     return out
