@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
@@ -49,6 +48,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub import mfa
 from hub.accounts import hash_password, verify_password
 from hub.audit import Actor
+from hub.references import token_digest
 from hub.store.models import User, WebSession, utcnow
 from hub.web.login_guard import LOCK_MINUTES as GUARD_LOCK_MINUTES
 from hub.web.login_guard import PAIR_MAX, LoginGuard, locked_message  # noqa: F401 - locked_message: re-exported
@@ -102,10 +102,6 @@ class SessionInfo:
     csrf_token: str
     user: User
     stage: str = "full"
-
-
-def token_digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _open_session(session: AsyncSession, hub: Hub, user: User, now: datetime, factor: mfa.Factor) -> NewSession:
