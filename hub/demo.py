@@ -3,12 +3,14 @@ and a few requests, so that a new user sees a working guichet at once. Every nam
 
 from __future__ import annotations
 
+import asyncio
+import functools
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
 from hub import clock
-from hub.accounts import add_user, hash_password_async
+from hub.accounts import add_user, hash_password
 from hub.audit import Actor
 from hub.core import Hub
 from hub.directory.importer import import_directory
@@ -54,15 +56,11 @@ DEMO_TEXTS = (
 )
 
 
-_DEMO_HASH: list[str] = []
-
-
-async def _demo_password_hash() -> str:
+@functools.cache
+def _demo_password_hash() -> str:
     """The demo password hashed once per process (Argon2 costs a few hundred milliseconds): the demo's accounts
     share that public password, so sharing its hash reveals nothing more."""
-    if not _DEMO_HASH:
-        _DEMO_HASH.append(await hash_password_async(DEMO_PASSWORD))
-    return _DEMO_HASH[0]
+    return hash_password(DEMO_PASSWORD)
 
 
 async def load_demo(hub: Hub) -> list[DemoLogin]:
@@ -70,9 +68,10 @@ async def load_demo(hub: Hub) -> list[DemoLogin]:
     if report.errors:
         raise RuntimeError(f"demo directory has errors: {report.errors[:3]}")
     async with hub.db.session() as session, session.begin():
+        password_hash = await asyncio.to_thread(_demo_password_hash)  # Argon2 off the event loop
         for login in DEMO_LOGINS:
             await add_user(session, login.email, login.role, DEMO_PASSWORD, RPPS.get(login.email),
-                           password_hash=await _demo_password_hash())
+                           password_hash=password_hash)
     actor, today = Actor("demo", "cli"), clock.today()
     gp = Requester(kind="gp", name="Dr Hélène Dubois", email="dr.dubois@medecins-demo.fr", rpps="10000000074")
     drafts = [
