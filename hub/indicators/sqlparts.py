@@ -1,7 +1,6 @@
 """Portable SQL pieces the figures need (SQLite and PostgreSQL alike).
 
 Contract:
-- ``day_of(ts)``: the UTC calendar day of a stored timestamp, comparable with a ``Date`` column;
 - ``seconds_between(a, b)``: ``b - a`` in seconds (float);
 - ``percentiles(histogram)``: from a histogram ``(metric, key, value, n)``, per ``(metric, key)`` the count,
   the median and the 90th percentile by the nearest-rank method (the smallest value whose rank is at least
@@ -15,22 +14,6 @@ from typing import Any
 from sqlalchemy import Float, func, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement, Select, Subquery, case
-from sqlalchemy.types import Date
-
-
-class day_of(FunctionElement[Any]):  # noqa: N801 - reads like the SQL function it stands for
-    type = Date()
-    inherit_cache = True
-
-
-@compiles(day_of)
-def _day_default(element: day_of, compiler: Any, **kw: Any) -> str:
-    return f"date({compiler.process(element.clauses, **kw)})"
-
-
-@compiles(day_of, "postgresql")
-def _day_pg(element: day_of, compiler: Any, **kw: Any) -> str:
-    return f"CAST({compiler.process(element.clauses, **kw)} AS DATE)"
 
 
 class seconds_between(FunctionElement[Any]):  # noqa: N801
